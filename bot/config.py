@@ -1,0 +1,68 @@
+"""Settings from the environment and ``.env`` (the real environment wins)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; the message names the variable (never its value)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_path: str = "data/episodes.db"
+    glossary_path: str | None = None
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    slash_command: str = "/episodes"
+    port: int = 3000
+    log_level: str = "INFO"
+
+    @property
+    def has_slack(self) -> bool:
+        return bool(self.slack_bot_token)
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number") from None
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Read settings; ``.env`` fills in only what the environment does not already set."""
+    if env_file and Path(env_file).is_file():
+        load_dotenv(env_file, override=False)
+
+    def get(name: str) -> str | None:
+        value = os.environ.get(name, "").strip()
+        return value or None
+
+    command = get("SLASH_COMMAND") or "/episodes"
+    if not command.startswith("/"):
+        raise ConfigError("SLASH_COMMAND must start with '/' (for example /episodes)")
+    api_url = get("SLACK_API_URL") or "https://slack.com/api/"
+    if not api_url.startswith(("http://", "https://")):
+        raise ConfigError("SLACK_API_URL must be an http(s) URL")
+    return Settings(
+        database_path=get("DATABASE_PATH") or "data/episodes.db",
+        glossary_path=get("GLOSSARY_PATH"),
+        slack_bot_token=get("SLACK_BOT_TOKEN"),
+        slack_app_token=get("SLACK_APP_TOKEN"),
+        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+        slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+        slash_command=command,
+        port=_int("PORT", 3000),
+        log_level=(get("LOG_LEVEL") or "INFO").upper(),
+    )

@@ -1,0 +1,242 @@
+"""The SQLite file: opening it, migrating its schema, and running transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+
+class StoreError(Exception):
+    """A problem with the database file that the user can act on."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step. ``name`` is recorded in the database once applied; never rename one."""
+
+    name: str
+    sql: str = ""
+    run: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None
+
+
+# Applied in this order, each once, each in its own transaction. Append only.
+MIGRATIONS: list[Migration] = [
+    Migration(
+        "0001_core",
+        """
+        CREATE TABLE episodes (
+            id            TEXT PRIMARY KEY,
+            title         TEXT NOT NULL,
+            guests        TEXT NOT NULL DEFAULT '[]',   -- JSON list of full names
+            date          TEXT,                         -- ISO date of publication
+            duration      REAL,                         -- seconds
+            url           TEXT,                         -- the link deep links are built from
+            youtube_id    TEXT,
+            links         TEXT NOT NULL DEFAULT '{}',   -- JSON {name: url}
+            topics        TEXT NOT NULL DEFAULT '[]',   -- JSON list
+            season        INTEGER,
+            number        INTEGER,
+            description   TEXT,
+            kind          TEXT NOT NULL,                -- 'edited' or 'captions'
+            timing        TEXT NOT NULL,  -- as-given, interpolated or captions-aligned
+            source_path   TEXT NOT NULL,
+            source_format TEXT NOT NULL,
+            source_hash   TEXT NOT NULL,
+            ingested_at   TEXT NOT NULL
+        );
+        CREATE INDEX episodes_youtube_id ON episodes(youtube_id);
+        CREATE INDEX episodes_date ON episodes(date);
+
+        CREATE TABLE chapters (
+            episode_id TEXT NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            idx        INTEGER NOT NULL,
+            title      TEXT NOT NULL,
+            start      REAL NOT NULL,
+            PRIMARY KEY (episode_id, idx)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE segments (
+            episode_id TEXT NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            idx        INTEGER NOT NULL,
+            start      REAL NOT NULL,
+            end        REAL,
+            speaker    TEXT,
+            text       TEXT NOT NULL,
+            PRIMARY KEY (episode_id, idx)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE passages (
+            id         INTEGER PRIMARY KEY,
+            episode_id TEXT NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            idx        INTEGER NOT NULL,
+            start      REAL NOT NULL,
+            end        REAL NOT NULL,
+            speaker    TEXT,
+            chapter    TEXT,
+            text       TEXT NOT NULL,
+            word_start INTEGER NOT NULL,
+            word_end   INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX passages_episode ON passages(episode_id, idx);
+
+        CREATE VIRTUAL TABLE passages_fts USING fts5(
+            text, content='passages', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER passages_ai AFTER INSERT ON passages BEGIN
+            INSERT INTO passages_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE TRIGGER passages_ad AFTER DELETE ON passages BEGIN
+            INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END;
+        CREATE TRIGGER passages_au AFTER UPDATE OF text ON passages BEGIN
+            INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO passages_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+
+        -- Guest profiles (id -> full name), learned from _people/ folders.
+        CREATE TABLE people (
+            id    TEXT PRIMARY KEY,
+            name  TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
+]
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """An open episode database. Use ``async with await Store.open(path) as store``.
+
+    All writes go through :meth:`transaction`, so a failure leaves nothing half-written.
+
+    Example:
+        >>> store = await Store.open("data/episodes.db")      # doctest: +SKIP
+        >>> rows = await store.fetchall("SELECT id FROM episodes")  # doctest: +SKIP
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: str):
+        self.conn = conn
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path, *, migrate: bool = True) -> Store:
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the database: {exc}") from exc
+        conn.row_factory = aiosqlite.Row
+        store = cls(conn, path)
+        try:
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            if path != ":memory:":
+                await conn.execute("PRAGMA journal_mode = WAL")
+                await conn.execute("PRAGMA synchronous = NORMAL")
+            if migrate:
+                await store.migrate()
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StoreError(
+                f"{path}: not a usable episode database ({exc}). "
+                "Point DATABASE_PATH or --db at another file."
+            ) from exc
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run the block as one write transaction: all of it is committed, or none of it."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+
+    async def fetchall(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchone(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def applied_migrations(self) -> list[str]:
+        rows = await self.fetchall("SELECT name FROM schema_migrations ORDER BY rowid")
+        return [r["name"] for r in rows]
+
+    async def migrate(self) -> list[str]:
+        """Apply the migrations this file lacks; refuse a file made by a newer version."""
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        done = set(await self.applied_migrations())
+        known = {m.name for m in MIGRATIONS}
+        unknown = sorted(done - known)
+        if unknown:
+            raise StoreError(
+                f"{self.path}: this database was written by a newer episode-bot "
+                f"(it has migration {unknown[0]}). Upgrade episode-bot; "
+                "the file was left untouched."
+            )
+        applied = []
+        for migration in MIGRATIONS:
+            if migration.name in done:
+                continue
+            async with self.transaction() as conn:
+                if migration.sql:
+                    for statement in _split_sql(migration.sql):
+                        await conn.execute(statement)
+                if migration.run is not None:
+                    await migration.run(conn)
+                await conn.execute(
+                    "INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)",
+                    (migration.name, utc_now()),
+                )
+            applied.append(migration.name)
+        return applied
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into statements (aiosqlite has no executescript in a txn)."""
+    statements, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        stripped = line.split("--", 1)[0] if "'" not in line else line
+        buf += stripped
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        statements.append(buf.strip())
+    return statements

@@ -1,0 +1,110 @@
+"""Caption lines as copied from YouTube's transcript panel: ``M:SS text`` or ``HH:MM:SS text``.
+
+Also recognises chapter lists (``HH:MM:SS Title``, one short title a line, minutes apart), which
+look like caption lines but are not transcripts; see :func:`looks_like_chapter_list`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from storage.formats import Format, NotATranscript, ParseError, register
+from storage.models import Chapter, EpisodeMeta, Segment, Transcript
+
+_LINE = re.compile(r"^\s*(?:\[)?(?:(\d{1,2}):)?(\d{1,3}):(\d{2})(?:[.,](\d{1,3}))?(?:\])?\s*(.*)$")
+MAX_SECONDS = 24 * 3600
+
+
+def _seconds(h: str | None, m: str, s: str, frac: str | None) -> float:
+    value = int(h or 0) * 3600 + int(m) * 60 + int(s)
+    if frac:
+        value += int(frac) / (10 ** len(frac))
+    return float(value)
+
+
+def timed_lines(text: str) -> list[tuple[int, float, str]]:
+    """(line number, seconds, text) for every timestamped line; raises on other lines."""
+    out = []
+    for no, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        m = _LINE.match(raw)
+        if not m:
+            raise ParseError(
+                f"expected 'M:SS text' or 'HH:MM:SS text', found {raw.strip()[:60]!r}", no
+            )
+        h, mi, s, frac, rest = m.groups()
+        if int(s) >= 60 or (h is not None and int(mi) >= 60):
+            raise ParseError(f"impossible time {raw.split()[0]!r} (seconds or minutes ≥ 60)", no)
+        out.append((no, _seconds(h, mi, s, frac), rest.strip()))
+    return out
+
+
+def looks_like_chapter_list(lines: list[tuple[int, float, str]]) -> bool:
+    """Chapter lists: few lines, minutes apart, each a short title in Title Case."""
+    if not lines or len(lines) > 80:
+        return False
+    gaps = [b[1] - a[1] for a, b in zip(lines, lines[1:], strict=False)]
+    median_gap = sorted(gaps)[len(gaps) // 2] if gaps else 0
+    titled = sum(1 for _, _, t in lines if t[:1].isupper() and len(t.split()) <= 14)
+    return (len(lines) == 1 or median_gap >= 45) and titled >= 0.8 * len(lines)
+
+
+def chapters_from_lines(lines: list[tuple[int, float, str]]) -> tuple[Chapter, ...]:
+    return tuple(Chapter(t, s) for _, s, t in lines if t)
+
+
+def parse(text: str, path: Path) -> Transcript:
+    lines = timed_lines(text)
+    if not lines:
+        raise ParseError("no timestamped lines found", 1)
+    if looks_like_chapter_list(lines):
+        raise NotATranscript("a chapter list (HH:MM:SS Title lines), not a transcript")
+    segments = []
+    previous = -1.0
+    for no, sec, body in lines:
+        if sec > MAX_SECONDS:
+            raise ParseError(f"time {sec:.0f} s is beyond 24 hours", no)
+        if sec < previous:
+            raise ParseError(
+                f"time goes backwards ({sec:.0f} s after {previous:.0f} s); "
+                "caption lines must be in order",
+                no,
+            )
+        previous = sec
+        if body:
+            segments.append(Segment(sec, None, None, body, None, no))
+    # A caption ends where the next one starts.
+    segments = [
+        Segment(
+            s.start,
+            segments[i + 1].start if i + 1 < len(segments) else None,
+            None,
+            s.text,
+            None,
+            s.line,
+        )
+        for i, s in enumerate(segments)
+    ]
+    return Transcript(
+        meta=EpisodeMeta(), segments=tuple(segments), format="captions", kind="captions"
+    )
+
+
+def _sniff(head: str) -> bool:
+    lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
+    if not lines:
+        return False
+    return sum(1 for ln in lines if _LINE.match(ln)) >= max(1, int(len(lines) * 0.8))
+
+
+FORMAT = register(
+    Format(
+        name="captions",
+        extensions=(".txt",),
+        parse=parse,
+        sniff=_sniff,
+        help="caption lines 'M:SS text' or 'HH:MM:SS text' (YouTube transcript panel copies)",
+    )
+)

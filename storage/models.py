@@ -1,0 +1,122 @@
+"""The small frozen records that cross the storage boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Chapter:
+    title: str
+    start: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One transcript entry exactly as the source gave it (times already resolved to seconds).
+
+    ``line`` is the 1-based source line it came from, for error messages.
+    ``chapter`` is the chapter the source placed it under, when the source says so.
+    """
+
+    start: float
+    end: float | None
+    speaker: str | None
+    text: str
+    chapter: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class EpisodeMeta:
+    """Episode metadata as far as a source file (plus flags or a sidecar) knows it."""
+
+    id: str | None = None
+    title: str | None = None
+    guests: tuple[str, ...] = ()
+    guest_ids: tuple[str, ...] = ()
+    date: str | None = None
+    duration: float | None = None
+    url: str | None = None
+    youtube_id: str | None = None
+    links: dict[str, str] = field(default_factory=dict)
+    topics: tuple[str, ...] = ()
+    season: int | None = None
+    number: int | None = None
+    description: str | None = None
+    chapters: tuple[Chapter, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What a format parser returns for one file.
+
+    ``kind`` is ``"edited"`` for paragraph transcripts (one entry per speaker turn, coarse times)
+    or ``"captions"`` for caption fragments (a few seconds each, precise times).
+    """
+
+    meta: EpisodeMeta
+    segments: tuple[Segment, ...]
+    format: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A quotable unit: a few sentences, or 10-40 s of captions, by one speaker."""
+
+    start: float
+    end: float
+    speaker: str | None
+    chapter: str | None
+    text: str
+    word_start: int
+    word_end: int
+
+
+@dataclass(frozen=True)
+class Episode:
+    id: str
+    title: str
+    guests: tuple[str, ...]
+    date: str | None
+    duration: float | None
+    url: str | None
+    links: dict[str, str]
+    topics: tuple[str, ...]
+    season: int | None
+    number: int | None
+    description: str | None
+    chapters: tuple[Chapter, ...]
+    source_path: str
+    source_format: str
+    timing: str
+    ingested_at: str
+    passage_count: int = 0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: a quote at the second it starts, with a link to that second."""
+
+    episode_id: str
+    episode_title: str
+    start: float
+    end: float
+    speaker: str | None
+    quote: str
+    url: str | None
+    score: float
+    chapter: str | None = None
+    passage_id: int | None = None
+    matched_via: str | None = None  # e.g. 'heard as “psychic learn”' when a glossary entry matched
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Hits for one page of a query, plus a "did you mean" when nothing (or little) matched."""
+
+    query: str
+    hits: tuple[Hit, ...]
+    suggestion: str | None = None
+    has_more: bool = False

@@ -1,0 +1,43 @@
+"""Shared fixtures: the real corpus beside the checkout, fresh database files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from storage import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
+PODCAST = CORPUS / "raw" / "_podcast"
+FORMATS = CORPUS / "formats"
+SEED = CORPUS / "seed" / "000_65fe3dfcb0de18ef.txt"
+PEOPLE = CORPUS / "raw" / "_people"
+DEVREL = PODCAST / "devrel-open-source-machine-learning.md"
+
+
+def need_corpus() -> None:
+    if not PODCAST.is_dir():
+        pytest.skip(f"the corpus is not at {CORPUS} (set CORPUS_DIR)")
+
+
+@pytest.fixture
+def corpus() -> Path:
+    need_corpus()
+    return CORPUS
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "episodes.db"
+
+
+@pytest.fixture
+async def store(db_path: Path):
+    s = await Store.open(db_path)
+    try:
+        yield s
+    finally:
+        await s.close()
