@@ -108,6 +108,58 @@ MIGRATIONS: list[Migration] = [
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        "0002_activity",
+        """
+        -- Slack events already answered (Slack retries; a restart must not answer twice).
+        CREATE TABLE events_seen (
+            event_id TEXT PRIMARY KEY,
+            seen_at  TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        -- Every search, from Slack or the console, for the digest.
+        CREATE TABLE search_log (
+            id         INTEGER PRIMARY KEY,
+            at         TEXT NOT NULL,
+            user_id    TEXT,
+            channel_id TEXT,
+            query      TEXT NOT NULL,
+            hits       INTEGER NOT NULL,
+            source     TEXT NOT NULL DEFAULT 'slash'   -- slash, mention, dm, console, cli
+        );
+        CREATE INDEX search_log_at ON search_log(at);
+
+        -- Quotes members shared with the Share button.
+        CREATE TABLE shares (
+            id         INTEGER PRIMARY KEY,
+            at         TEXT NOT NULL,
+            user_id    TEXT,
+            channel_id TEXT,
+            episode_id TEXT NOT NULL,
+            start      REAL NOT NULL,
+            passage_id INTEGER,
+            query      TEXT,
+            message_ts TEXT
+        );
+        CREATE INDEX shares_at ON shares(at);
+
+        -- Posts made once and only once: weekly digests and new-episode announcements.
+        CREATE TABLE posts (
+            kind       TEXT NOT NULL,     -- 'digest' or 'announcement'
+            key        TEXT NOT NULL,     -- ISO week (2026-W48) or episode id
+            channel    TEXT,
+            ts         TEXT,              -- Slack message ts once posted
+            posted_at  TEXT NOT NULL,
+            PRIMARY KEY (kind, key)
+        ) WITHOUT ROWID;
+
+        -- Archive quotes the digest already used (not repeated within a year).
+        CREATE TABLE archive_quotes (
+            passage_id INTEGER NOT NULL,
+            used_at    TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -1,0 +1,65 @@
+"""The database file: migrations, refusal of newer files, event dedupe across reopen."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storage import Store, StoreError
+from storage.activity import claim_event
+from storage.db import MIGRATIONS
+
+
+async def test_migrations_recorded_and_idempotent(db_path: Path) -> None:
+    async with await Store.open(db_path) as store:
+        assert await store.applied_migrations() == [m.name for m in MIGRATIONS]
+    async with await Store.open(db_path) as store:
+        assert await store.migrate() == []
+        mode = await store.fetchone("PRAGMA journal_mode")
+        assert mode[0] == "wal"
+        fk = await store.fetchone("PRAGMA foreign_keys")
+        assert fk[0] == 1
+
+
+async def test_older_file_is_upgraded_without_losing_rows(db_path: Path) -> None:
+    first, rest = MIGRATIONS[:1], MIGRATIONS[1:]
+    MIGRATIONS[:] = first
+    try:
+        async with await Store.open(db_path) as store:
+            async with store.transaction() as conn:
+                await conn.execute("INSERT INTO people(id, name) VALUES ('x', 'X Person')")
+    finally:
+        MIGRATIONS[:] = first + rest
+    async with await Store.open(db_path) as store:
+        assert await store.applied_migrations() == [m.name for m in MIGRATIONS]
+        row = await store.fetchone("SELECT name FROM people WHERE id = 'x'")
+        assert row["name"] == "X Person"
+
+
+async def test_file_from_a_newer_version_is_refused_untouched(db_path: Path) -> None:
+    async with await Store.open(db_path):
+        pass
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("INSERT INTO schema_migrations VALUES ('9999_future', 'later')")
+    before = db_path.read_bytes()
+    with pytest.raises(StoreError, match="newer episode-bot"):
+        await Store.open(db_path)
+    assert db_path.read_bytes() == before
+
+
+async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.db"
+    bogus.write_text("this is not sqlite " * 100)
+    with pytest.raises(StoreError, match="not a usable episode database"):
+        await Store.open(bogus)
+
+
+async def test_event_claimed_once_even_after_reopen(db_path: Path) -> None:
+    async with await Store.open(db_path) as store:
+        assert await claim_event(store, "Ev1") is True
+        assert await claim_event(store, "Ev1") is False
+    async with await Store.open(db_path) as store:
+        assert await claim_event(store, "Ev1") is False
+        assert await claim_event(store, "Ev2") is True
