@@ -41,3 +41,25 @@ async def store(db_path: Path):
         yield s
     finally:
         await s.close()
+
+
+@pytest.fixture(scope="session")
+def corpus_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 200 real episodes (with guest names) ingested once per test session.
+
+    Tests must treat it as read-only; copy it (``shutil.copy``) to change it.
+    """
+    import asyncio
+
+    from storage import ingest_paths
+
+    need_corpus()
+    path = tmp_path_factory.mktemp("corpus") / "corpus.db"
+
+    async def build() -> None:
+        async with await Store.open(path) as store:
+            report = await ingest_paths(store, [CORPUS / "raw" / "_people", PODCAST])
+            assert not report.failed, [o.describe() for o in report.failed]
+
+    asyncio.run(build())
+    return path
