@@ -43,6 +43,15 @@ async def store(db_path: Path):
         await s.close()
 
 
+@pytest.fixture
+async def slack_api():
+    """A local stand-in for Slack's Web API and response URLs (see tests/slack_api.py)."""
+    from tests.slack_api import SlackApi
+
+    async with SlackApi() as api:
+        yield api
+
+
 @pytest.fixture(scope="session")
 def corpus_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The 200 real episodes (with guest names) ingested once per test session.

@@ -1,0 +1,441 @@
+"""A local stand-in for Slack in tests: its Web API and response URLs, and the requests it sends.
+
+Two halves, both on 127.0.0.1 only:
+
+**Slack's side of the Web API.** :class:`SlackApi` is an aiohttp server on an ephemeral port that
+answers Web API methods (``/api/<method>``) and response URLs (``/response/<key>``), records every
+call, and can be programmed to answer badly (429 with ``Retry-After``, 500, ``ok: false``). Like
+real Slack it refuses messages that break Block Kit limits (see :func:`block_kit_problems`), so any
+test that posts through it also checks the message. Use the ``slack_api`` fixture
+(tests/conftest.py)::
+
+    async def test_post(slack_api):
+        client = AsyncWebClient(token="xoxb-test", base_url=slack_api.api_url)
+        slack_api.reply("chat.postMessage", status=429, headers={"Retry-After": "0"})  # once
+        slack_api.reply("chat.postMessage", json={"ok": False, "error": "channel_not_found"})
+        ...
+        [call] = await slack_api.wait_for("chat.postMessage")
+        assert call.args["channel"] == "C1"
+
+Unprogrammed calls get a plausible success (``auth.test`` names the bot ``UBOT``/``BBOT``;
+``chat.postMessage`` returns a fresh ``ts``). Calls to response URLs are recorded with method
+``"response_url"`` and ``args["key"]`` set to the URL's key.
+
+**Slack's side of the bot's endpoint.** Slack signs every request it sends; :func:`signed_headers`
+signs a body exactly as Slack does (``v0=`` HMAC-SHA256 of ``v0:{timestamp}:{body}``), and
+:func:`slash_command`, :func:`event_callback` and :func:`block_actions` build the bodies Slack sends
+for a slash command, an Events API event and a button click. :func:`post_signed` sends one.
+
+Every wait here is bounded; nothing leaves loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+TEAM_ID = "T0TEST"
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-token"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the stand-in received, and what it answered."""
+
+    method: str  # Web API method ("chat.postMessage"), or "response_url"
+    args: dict[str, Any]  # query, form and JSON body merged; JSON-encoded form fields decoded
+    headers: dict[str, str]
+    status: int
+    answer: Any
+    at: float  # time.monotonic() when it arrived
+
+
+@dataclass
+class _Reply:
+    status: int = 200
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int | None = 1  # None: for every later call
+
+
+class SlackApi:
+    """Slack's Web API and response URLs on ``127.0.0.1:<ephemeral port>``; see the module doc."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._programmed: dict[str, deque[_Reply]] = defaultdict(deque)
+        self._ts = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> SlackApi:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> SlackApi:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- addresses -----------------------------------------------------------------------------
+    @property
+    def api_url(self) -> str:
+        """The Web API base URL (what ``SLACK_API_URL`` is set to), ending in ``/``."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, key: str = "r1") -> str:
+        """A response URL; calls to it are recorded with method ``"response_url"``."""
+        return f"http://127.0.0.1:{self.port}/response/{key}"
+
+    # -- programming ---------------------------------------------------------------------------
+    def reply(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        json: Any = None,  # noqa: A002 - mirrors aiohttp
+        headers: dict[str, str] | None = None,
+        times: int | None = 1,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` this way (``None``: every later call).
+
+        Programmed answers are used in the order given, then the default success resumes.
+        ``method`` is a Web API method name or ``"response_url"``. ``json`` defaults to
+        ``{"ok": true}`` for 200 and ``{"ok": false, "error": "..."}`` otherwise.
+        """
+        self._programmed[method].append(_Reply(status, json, dict(headers or {}), times))
+
+    def reset(self) -> None:
+        """Forget recorded calls and programmed answers."""
+        self.calls.clear()
+        self._programmed.clear()
+
+    # -- inspection ----------------------------------------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """The calls to ``method`` once there are at least ``count``; AssertionError on timeout."""
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while len(self.calls_to(method)) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [c.method for c in self.calls]
+                    raise AssertionError(
+                        f"expected {count} call(s) to {method} within {timeout}s; got {seen}"
+                    )
+                try:
+                    await asyncio.wait_for(self._changed.wait(), left)
+                except TimeoutError:
+                    pass
+        return self.calls_to(method)
+
+    async def quiet(self, seconds: float = 0.2) -> None:
+        """Wait until no call has arrived for ``seconds`` (bounded: at most 5 s)."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            last = self.calls[-1].at if self.calls else 0.0
+            if time.monotonic() - last >= seconds:
+                return
+            await asyncio.sleep(seconds / 4)
+
+    # -- serving -------------------------------------------------------------------------------
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _request_args(request)
+        default = self._default_answer(method, args)
+        return await self._answer(request, method, args, default)
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        args = await _request_args(request)
+        args["key"] = request.match_info["key"]
+        problems = block_kit_problems(args) if not args.get("delete_original") else []
+        default = {"ok": True} if not problems else {"ok": False, "error": "invalid_blocks"}
+        return await self._answer(request, "response_url", args, default, 400 if problems else 200)
+
+    def _default_answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "episode-bot",
+                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
+            }  # fmt: skip
+        if method in ("chat.postMessage", "chat.postEphemeral", "chat.update"):
+            problems = block_kit_problems(args)
+            if problems:
+                return {"ok": False, "error": "invalid_blocks", "errors": problems}
+            ts = f"{1700000000 + next(self._ts)}.000100"
+            if method == "chat.postEphemeral":
+                return {"ok": True, "message_ts": ts}
+            return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"ts": ts}}
+        return {"ok": True}
+
+    async def _answer(
+        self,
+        request: web.Request,
+        method: str,
+        args: dict[str, Any],
+        default: Any,
+        default_status: int = 200,
+    ) -> web.Response:
+        status, body, headers = default_status, default, {}
+        queue = self._programmed.get(method)
+        if queue:
+            programmed = queue[0]
+            if programmed.times is not None:
+                programmed.times -= 1
+                if programmed.times <= 0:
+                    queue.popleft()
+            status, headers = programmed.status, programmed.headers
+            body = programmed.json
+            if body is None:
+                body = {"ok": True} if status == 200 else {"ok": False, "error": f"http_{status}"}
+        call = Call(method, args, dict(request.headers), status, body, time.monotonic())
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+        return web.json_response(body, status=status, headers=headers)
+
+
+async def _request_args(request: web.Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query)
+    raw = await request.text()
+    if raw:
+        if request.content_type == "application/json":
+            args.update(json.loads(raw))
+        else:
+            for key, value in parse_qsl(raw, keep_blank_values=True):
+                # slack-sdk sends blocks and attachments as JSON strings in form posts
+                if key in ("blocks", "attachments") and value.startswith("["):
+                    value = json.loads(value)
+                args[key] = value
+    return args
+
+
+# -- Block Kit limits ----------------------------------------------------------------------------
+# https://docs.slack.dev/reference/block-kit/blocks (limits as documented)
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_FIELD_TEXT = 2000
+MAX_FIELDS = 10
+MAX_HEADER_TEXT = 150
+MAX_CONTEXT_ELEMENTS = 10
+MAX_ACTION_ELEMENTS = 25
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_BUTTON_URL = 3000
+MAX_ID = 255
+MAX_MESSAGE_TEXT = 40000
+
+
+def block_kit_problems(message: dict[str, Any]) -> list[str]:
+    """What in ``message`` (a chat.postMessage / response_url payload) breaks Slack's limits.
+
+    Also requires the plain-text fallback ``text`` whenever there are blocks.
+    """
+    problems: list[str] = []
+    blocks = message.get("blocks") or []
+    text = message.get("text")
+    if blocks and not (isinstance(text, str) and text.strip()):
+        problems.append("blocks without a plain-text fallback `text`")
+    if isinstance(text, str) and len(text) > MAX_MESSAGE_TEXT:
+        problems.append(f"text is {len(text)} chars (> {MAX_MESSAGE_TEXT})")
+    if not blocks and not (isinstance(text, str) and text.strip()):
+        problems.append("empty message")
+    if len(blocks) > MAX_BLOCKS:
+        problems.append(f"{len(blocks)} blocks (> {MAX_BLOCKS})")
+    block_ids, action_ids = set(), set()
+
+    def text_object(where: str, obj: Any, limit: int, *, plain_only: bool = False) -> None:
+        if not isinstance(obj, dict) or obj.get("type") not in ("plain_text", "mrkdwn"):
+            problems.append(f"{where}: not a text object")
+            return
+        if plain_only and obj["type"] != "plain_text":
+            problems.append(f"{where}: must be plain_text")
+        value = obj.get("text", "")
+        if not value:
+            problems.append(f"{where}: empty text")
+        if len(value) > limit:
+            problems.append(f"{where}: {len(value)} chars (> {limit})")
+
+    def element(where: str, el: dict[str, Any]) -> None:
+        if el.get("type") == "button":
+            text_object(f"{where} text", el.get("text"), MAX_BUTTON_TEXT, plain_only=True)
+            if len(el.get("value", "")) > MAX_BUTTON_VALUE:
+                problems.append(f"{where}: value is {len(el['value'])} chars (> 2000)")
+            if len(el.get("url", "")) > MAX_BUTTON_URL:
+                problems.append(f"{where}: url too long")
+        action_id = el.get("action_id")
+        if action_id is not None:
+            if len(action_id) > MAX_ID:
+                problems.append(f"{where}: action_id too long")
+            if action_id in action_ids:
+                problems.append(f"{where}: duplicate action_id {action_id!r}")
+            action_ids.add(action_id)
+
+    for i, block in enumerate(blocks):
+        where = f"block {i} ({block.get('type')})"
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if len(block_id) > MAX_ID or block_id in block_ids:
+                problems.append(f"{where}: bad or duplicate block_id")
+            block_ids.add(block_id)
+        kind = block.get("type")
+        if kind == "section":
+            if "text" not in block and "fields" not in block:
+                problems.append(f"{where}: needs text or fields")
+            if "text" in block:
+                text_object(where, block["text"], MAX_SECTION_TEXT)
+            fields = block.get("fields") or []
+            if len(fields) > MAX_FIELDS:
+                problems.append(f"{where}: {len(fields)} fields (> {MAX_FIELDS})")
+            for j, f in enumerate(fields):
+                text_object(f"{where} field {j}", f, MAX_FIELD_TEXT)
+            if "accessory" in block:
+                element(f"{where} accessory", block["accessory"])
+        elif kind == "header":
+            text_object(where, block.get("text"), MAX_HEADER_TEXT, plain_only=True)
+        elif kind == "context":
+            elements = block.get("elements") or []
+            if not elements or len(elements) > MAX_CONTEXT_ELEMENTS:
+                problems.append(f"{where}: {len(elements)} elements (1..{MAX_CONTEXT_ELEMENTS})")
+            for j, el in enumerate(elements):
+                if el.get("type") in ("plain_text", "mrkdwn"):
+                    text_object(f"{where} element {j}", el, MAX_SECTION_TEXT)
+        elif kind == "actions":
+            elements = block.get("elements") or []
+            if not elements or len(elements) > MAX_ACTION_ELEMENTS:
+                problems.append(f"{where}: {len(elements)} elements (1..{MAX_ACTION_ELEMENTS})")
+            for j, el in enumerate(elements):
+                element(f"{where} element {j}", el)
+        elif kind not in ("divider", "image", "rich_text", "input", "file", "video"):
+            problems.append(f"{where}: unknown block type")
+    return problems
+
+
+# -- what Slack sends to the bot -----------------------------------------------------------------
+def signed_headers(
+    body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+) -> dict[str, str]:
+    """The headers Slack adds to a request: its timestamp and its ``v0=`` signature of ``body``."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature or ""}
+
+
+def slash_command(
+    text: str,
+    *,
+    command: str = "/episodes",
+    user_id: str = "U0ASKER",
+    user_name: str = "asker",
+    channel_id: str = "C0GENERAL",
+    channel_name: str = "general",
+    response_url: str,
+    trigger_id: str = "123.456.abc",
+) -> tuple[str, str]:
+    """The form body (and its content type) Slack posts for ``/episodes <text>``."""
+    body = urlencode({
+        "token": "legacy-verification-token", "team_id": TEAM_ID, "team_domain": "test",
+        "channel_id": channel_id, "channel_name": channel_name, "user_id": user_id,
+        "user_name": user_name, "command": command, "text": text, "api_app_id": "A0APP",
+        "is_enterprise_install": "false", "response_url": response_url, "trigger_id": trigger_id,
+    })  # fmt: skip
+    return body, "application/x-www-form-urlencoded"
+
+
+def event_callback(event: dict[str, Any], *, event_id: str = "Ev0001") -> tuple[str, str]:
+    """The JSON body (and its content type) the Events API posts for ``event``."""
+    body = json.dumps({
+        "token": "legacy-verification-token", "team_id": TEAM_ID, "api_app_id": "A0APP",
+        "event": event, "type": "event_callback", "event_id": event_id,
+        "event_time": int(time.time()), "event_context": "4-test",
+        "authorizations": [
+            {"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True, "enterprise_id": None}
+        ],
+    })  # fmt: skip
+    return body, "application/json"
+
+
+def block_actions(
+    action_id: str,
+    value: str,
+    *,
+    user_id: str = "U0ASKER",
+    channel_id: str = "C0GENERAL",
+    response_url: str,
+    ephemeral: bool = True,
+    message: dict[str, Any] | None = None,
+) -> tuple[str, str]:
+    """The form body Slack posts when a button is clicked.
+
+    A click on an ephemeral message arrives without the message (as with real Slack), so the
+    handler has only the button's ``value`` to go on.
+    """
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "test"},
+        "user": {"id": user_id, "username": "asker", "name": "asker", "team_id": TEAM_ID},
+        "api_app_id": "A0APP",
+        "token": "legacy-verification-token",
+        "container": {
+            "type": "message", "message_ts": "1700000000.000001", "channel_id": channel_id,
+            "is_ephemeral": ephemeral,
+        },
+        "trigger_id": "123.456.abc",
+        "channel": {"id": channel_id, "name": "general"},
+        "response_url": response_url,
+        "actions": [{
+            "action_id": action_id, "block_id": "b1", "text": {"type": "plain_text", "text": "x"},
+            "value": value, "type": "button", "action_ts": f"{time.time():.6f}",
+        }],
+    }  # fmt: skip
+    if not ephemeral:
+        payload["message"] = message or {"ts": "1700000000.000001", "text": ""}
+    return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+
+
+async def post_signed(
+    session: aiohttp.ClientSession,
+    url: str,
+    body_and_type: tuple[str, str],
+    *,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, str]:
+    """POST a body to the bot as Slack would (signed); returns (status, response text)."""
+    body, content_type = body_and_type
+    all_headers = {"Content-Type": content_type, **signed_headers(body, secret=secret,
+                   timestamp=timestamp), **(headers or {})}  # fmt: skip
+    async with session.post(url, data=body.encode(), headers=all_headers) as resp:
+        return resp.status, await resp.text()
