@@ -160,6 +160,32 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        "0005_digest_arrivals",
+        """
+        -- When each episode first arrived. episodes.ingested_at moves on every re-ingest, so
+        -- "new this week" and announcements need the first time, kept by a trigger whichever
+        -- process ingests. seq orders arrivals for the announcement watermark of the serving bot.
+        CREATE TABLE digest_arrivals (
+            seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+            episode_id TEXT NOT NULL UNIQUE,
+            arrived_at TEXT NOT NULL
+        );
+        INSERT INTO digest_arrivals(episode_id, arrived_at)
+            SELECT id, ingested_at FROM episodes ORDER BY ingested_at, id;
+        CREATE TRIGGER digest_arrivals_ai AFTER INSERT ON episodes BEGIN
+            INSERT INTO digest_arrivals(episode_id, arrived_at)
+                SELECT new.id, new.ingested_at
+                WHERE NOT EXISTS (SELECT 1 FROM digest_arrivals WHERE episode_id = new.id);
+        END;
+
+        -- Small named values the scheduler keeps (the announcement watermark).
+        CREATE TABLE digest_state (
+            name  TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]
 
 

@@ -1,0 +1,703 @@
+"""The weekly digest's content and the once-only post records (no Slack here).
+
+:func:`build_digest` reads what the catalogue and the community did in a window and returns a
+:class:`Digest` of small frozen records; ``handlers.digest`` turns it into a Slack message.
+The ``posts`` table makes each digest (key: ISO week) and each new-episode announcement (key:
+episode id) a once-only post: :func:`claim_post` before posting, :func:`confirm_post` with the
+message ts after. ``digest_arrivals`` (migration ``0005_digest_arrivals``) keeps when each
+episode first arrived, which re-ingesting never changes.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from rapidfuzz import fuzz
+
+from storage.db import Store
+from storage.episodes import get_episode
+from storage.links import deep_link
+from storage.models import Chapter, Episode
+from storage.text import clean, sentences
+
+WEEK = timedelta(days=7)
+# How many items each section shows; the Slack message must stay short and within limits.
+MAX_NEW = 5
+MAX_SHARED = 3
+MAX_TOPICS = 5
+MAX_UNANSWERED = 5
+HIGHLIGHTS = 3
+ARCHIVE_REPEAT = timedelta(days=365)
+# Searches made from the terminal are the team trying things out, not the community asking.
+LOCAL_SOURCES = ("cli", "console")
+# Chapters that say nothing about the episode's content.
+_BORING_CHAPTER = re.compile(
+    r"\b(intro(duction)?|outro|welcome|wrap(ping)?[- ]up|closing|conclusion|contact|"
+    r"where to find|resources|links|farewell|thank(s| you)|background|recommendations?|"
+    r"final (thoughts|words)|career (path|journey)|about the guest)\b",
+    re.I,
+)
+_OPENERS = re.compile(
+    r"^(yeah|yes|so|and|but|um+|uh+|well|okay|ok|right|i mean|exactly|sure|no)\b[,.]?\s*", re.I
+)
+_QUOTE_CHARS = 280
+# A quote that stands alone states something general; one that leans on what came before
+# ("That's why...", "For example...") or tells a story in the past tense reads poorly alone.
+_INSIGHT = re.compile(
+    r"\b(should|the key|important|the most|the best|the biggest|always|never|advice|the trick|"
+    r"lesson|matters?|the real|is about|the goal|the problem|mistake|instead of)\b",
+    re.I,
+)
+_LEANS_BACK = re.compile(
+    r"^(it|it'?s|it’s|that|that'?s|that’s|this|these|those|they|he|she|similarly|also|"
+    r"for example|going back|then|i completely|thank|exactly|absolutely|good question)\b",
+    re.I,
+)
+_STORY = re.compile(r"\bI (was|decided|did|had|went|got|joined|started|moved|wanted)\b")
+
+
+def iso(moment: datetime) -> str:
+    """The timestamp form the database stores (UTC, seconds): ``2026-11-23T09:00:00+00:00``."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware one (UTC or the digest's time zone)")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_iso(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def week_key(moment: datetime) -> str:
+    """The ISO week of an aware local time: ``2026-W48``."""
+    year, week, _ = moment.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+# --- the digest's content ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """A chapter link or a highlight quote of a new episode."""
+
+    title: str
+    start: float
+    url: str | None
+    speaker: str | None = None
+    is_quote: bool = False
+
+
+@dataclass(frozen=True)
+class NewEpisode:
+    id: str
+    title: str
+    guests: tuple[str, ...]
+    date: str | None
+    url: str | None
+    arrived_at: str
+    highlights: tuple[Highlight, ...]
+
+
+@dataclass(frozen=True)
+class SharedQuote:
+    episode_id: str
+    episode_title: str
+    start: float
+    speaker: str | None
+    quote: str
+    url: str | None
+    count: int
+
+
+@dataclass(frozen=True)
+class ArchiveQuote:
+    passage_id: int
+    episode_id: str
+    episode_title: str
+    episode_date: str | None
+    guests: tuple[str, ...]
+    start: float
+    speaker: str | None
+    quote: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class SearchTopic:
+    query: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One week's digest. Sections are empty tuples (or None) when there is nothing to say.
+
+    ``since``/``until`` bound "new" episodes (since the last digest); shares and searches count
+    from ``activity_since`` (the later of the last digest and a week before ``until``).
+    """
+
+    week: str
+    since: datetime
+    activity_since: datetime
+    until: datetime
+    new_episodes: tuple[NewEpisode, ...] = ()
+    more_new: int = 0
+    shared: tuple[SharedQuote, ...] = ()
+    archive: ArchiveQuote | None = None
+    topics: tuple[SearchTopic, ...] = ()
+    unanswered: tuple[SearchTopic, ...] = ()
+    searches: int = 0
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing new, nothing shared, nothing searched: the week the digest skips by default."""
+        return not (self.new_episodes or self.shared or self.searches)
+
+
+async def build_digest(store: Store, *, now: datetime, week: str | None = None) -> Digest:
+    """What the digest for the week around ``now`` says.
+
+    Args:
+        store: the episode database.
+        now: an aware datetime; the end of the window (inject it in tests).
+        week: the ISO week key; by default the week of ``now`` in ``now``'s time zone.
+
+    Example:
+        >>> digest = await build_digest(store, now=datetime.now(UTC))  # doctest: +SKIP
+        >>> [e.title for e in digest.new_episodes]                      # doctest: +SKIP
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    last = await last_digest(store, before=now)
+    since = parse_iso(last.posted_at) if last else now - WEEK
+    activity_since = max(since, now - WEEK)
+    new, more = await new_episodes(store, since=since, until=now)
+    shared = await most_shared(store, since=activity_since, until=now)
+    topics, unanswered, searches = await search_topics(store, since=activity_since, until=now)
+    key = week or week_key(now)
+    archive = await archive_quote(
+        store, now=now, week=key, exclude={e.id for e in new}, older_than=since
+    )
+    return Digest(
+        week=key, since=since, activity_since=activity_since, until=now,
+        new_episodes=new, more_new=more, shared=shared, archive=archive,
+        topics=topics, unanswered=unanswered, searches=searches,
+    )  # fmt: skip
+
+
+async def new_episodes(
+    store: Store, *, since: datetime, until: datetime, limit: int = MAX_NEW
+) -> tuple[tuple[NewEpisode, ...], int]:
+    """Episodes that first arrived in [since, until), newest publication first; and how many
+    more there were beyond ``limit``."""
+    rows = await store.fetchall(
+        "SELECT a.episode_id, a.arrived_at FROM digest_arrivals a"
+        " JOIN episodes e ON e.id = a.episode_id"
+        " WHERE a.arrived_at >= ? AND a.arrived_at < ?"
+        " ORDER BY e.date IS NULL, e.date DESC, a.seq DESC",
+        (iso(since), iso(until)),
+    )
+    found = []
+    for row in rows[:limit]:
+        episode = await get_episode(store, row["episode_id"])
+        if episode is None:
+            continue
+        found.append(
+            NewEpisode(
+                id=episode.id,
+                title=episode.title,
+                guests=episode.guests,
+                date=episode.date,
+                url=deep_link(episode.url, 0),
+                arrived_at=row["arrived_at"],
+                highlights=await highlights(store, episode),
+            )
+        )
+    return tuple(found), max(0, len(rows) - limit)
+
+
+def pick_chapters(chapters: tuple[Chapter, ...], count: int = HIGHLIGHTS) -> tuple[Chapter, ...]:
+    """Up to ``count`` chapters spread over the episode, leaving out intros and outros.
+
+    >>> titles = ["Intro", "A", "B", "C", "D", "E", "F", "Contact & Resources"]
+    >>> [c.title for c in pick_chapters(tuple(Chapter(t, i) for i, t in enumerate(titles)))]
+    ['B', 'D', 'F']
+    """
+    useful = [c for c in chapters if not _BORING_CHAPTER.search(c.title)]
+    if len(useful) <= count:
+        return tuple(useful)
+    # The middle of each third: early, middle and late, but not the first or last words.
+    return tuple(useful[int((2 * i + 1) * len(useful) / (2 * count))] for i in range(count))
+
+
+async def highlights(store: Store, episode: Episode) -> tuple[Highlight, ...]:
+    """Chapter links when the episode has chapters, else its best quotes, spread out."""
+    chapters = pick_chapters(episode.chapters)
+    if chapters:
+        return tuple(Highlight(c.title, c.start, deep_link(episode.url, c.start)) for c in chapters)
+    rows = await store.fetchall(
+        "SELECT id, start, speaker, text FROM passages WHERE episode_id = ? ORDER BY idx",
+        (episode.id,),
+    )
+    duration = episode.duration or (rows[-1]["start"] if rows else 0)
+    scored = sorted(
+        rows,
+        key=lambda r: -quote_score(r["text"], r["speaker"], episode.guests, r["start"], duration),
+    )
+    chosen: list = []
+    for row in scored:
+        if quote_score(row["text"], row["speaker"], episode.guests, row["start"], duration) <= 0:
+            break
+        if all(abs(row["start"] - c["start"]) >= 300 for c in chosen):
+            chosen.append(row)
+        if len(chosen) == 2:
+            break
+    chosen.sort(key=lambda r: r["start"])
+    return tuple(
+        Highlight(
+            quotable(r["text"]),
+            r["start"],
+            deep_link(episode.url, r["start"]),
+            speaker=r["speaker"],
+            is_quote=True,
+        )
+        for r in chosen
+    )
+
+
+def _is_guest(speaker: str | None, guests: tuple[str, ...]) -> bool:
+    if not speaker:
+        return False
+    first = speaker.split()[0].lower()
+    return any(g.split()[0].lower() == first for g in guests if g.split())
+
+
+def quote_score(
+    text: str, speaker: str | None, guests: tuple[str, ...], start: float, duration: float
+) -> float:
+    """How well a passage stands alone as a quote (higher is better; 0 or less: don't use it).
+
+    A guest's complete sentences of a tweet's length, from the body of the episode, score
+    highest; the host's questions, intros and outros, fragments and filler score lowest.
+    """
+    if not _is_guest(speaker, guests):
+        return 0.0
+    body = clean(text)
+    n = len(body.split())
+    if n < 20:
+        return 0.0
+    score = 3.0
+    score -= abs(min(n, 120) - 50) / 25  # 50 words is best, 25 or 75 cost a point
+    if body.rstrip("\"'”’)").endswith((".", "!")):
+        score += 1.0
+    if _OPENERS.match(body):
+        score -= 0.75
+    lead = _OPENERS.sub("", body, count=1)
+    if _LEANS_BACK.match(lead):
+        score -= 1.0
+    score += min(1.5, 0.5 * len(_INSIGHT.findall(body)))
+    score -= min(1.5, 0.5 * len(_STORY.findall(body)))
+    if "?" in body:
+        score -= 1.0
+    if start < 180 or (duration and start > duration - 180):
+        score -= 2.0
+    return score
+
+
+def quotable(text: str, limit: int = _QUOTE_CHARS) -> str:
+    """A passage trimmed to whole sentences within ``limit`` characters, leading filler removed.
+
+    >>> quotable("Yeah, so the point is simple. Ship early. Then learn.", 40)
+    'So the point is simple. Ship early.'
+    """
+    body = clean(text)
+    stripped = _OPENERS.sub("", body, count=1)
+    if stripped and len(stripped) < len(body):
+        body = stripped[0].upper() + stripped[1:]
+    out = ""
+    for sentence in sentences(body):
+        if len(out) + len(sentence) + 1 > limit:
+            break
+        out = f"{out} {sentence}".strip()
+    if not out:
+        out = body[: limit - 1].rsplit(" ", 1)[0] + "…" if len(body) > limit else body
+    return out
+
+
+async def most_shared(
+    store: Store, *, since: datetime, until: datetime, limit: int = MAX_SHARED
+) -> tuple[SharedQuote, ...]:
+    """Quotes shared with the Share button in the window, most shared first (sharers not read)."""
+    rows = await store.fetchall(
+        "SELECT s.episode_id, e.title, e.url, min(s.start) AS start, max(s.passage_id) AS pid,"
+        " count(*) AS n, max(s.at) AS last"
+        " FROM shares s JOIN episodes e ON e.id = s.episode_id"
+        " WHERE s.at >= ? AND s.at < ?"
+        " GROUP BY s.episode_id, coalesce(s.passage_id, CAST(s.start AS INTEGER))"
+        " ORDER BY n DESC, last DESC LIMIT ?",
+        (iso(since), iso(until), limit),
+    )
+    shared = []
+    for row in rows:
+        passage = None
+        if row["pid"] is not None:
+            passage = await store.fetchone(
+                "SELECT start, speaker, text FROM passages WHERE id = ? AND episode_id = ?",
+                (row["pid"], row["episode_id"]),
+            )
+        if passage is None:  # re-ingested since: the passage that now covers that second
+            passage = await store.fetchone(
+                "SELECT start, speaker, text FROM passages WHERE episode_id = ? AND start <= ?"
+                " ORDER BY start DESC LIMIT 1",
+                (row["episode_id"], row["start"] + 0.5),
+            )
+        if passage is None:
+            continue
+        shared.append(
+            SharedQuote(
+                episode_id=row["episode_id"],
+                episode_title=row["title"],
+                start=row["start"],
+                speaker=passage["speaker"],
+                quote=quotable(passage["text"]),
+                url=deep_link(row["url"], row["start"]),
+                count=row["n"],
+            )
+        )
+    return tuple(shared)
+
+
+def normalise_query(query: str) -> str:
+    """``"  Feature   Stores?"`` -> ``"feature stores"``: the form searches are counted in."""
+    return " ".join(re.findall(r"\w[\w+#.-]*", query.lower())).strip(".")
+
+
+async def search_topics(
+    store: Store, *, since: datetime, until: datetime
+) -> tuple[tuple[SearchTopic, ...], tuple[SearchTopic, ...], int]:
+    """(most frequent topics, searches that found nothing, number of searches) in the window.
+
+    Near-identical queries ("feature store", "feature stores") count as one topic, shown in
+    their most common spelling.
+    """
+    rows = await store.fetchall(
+        "SELECT query, hits FROM search_log WHERE at >= ? AND at < ? AND source NOT IN (?, ?)"
+        " ORDER BY at",
+        (iso(since), iso(until), *LOCAL_SOURCES),
+    )
+    found: Counter[str] = Counter()
+    missed: Counter[str] = Counter()
+    for row in rows:
+        q = normalise_query(row["query"])
+        if q:
+            (found if row["hits"] else missed)[q] += 1
+    topics = _cluster(found + missed)
+    # A query that found nothing once but something later is not a gap.
+    answered = set(found)
+    gaps = _cluster(Counter({q: n for q, n in missed.items() if q not in answered}))
+    return topics[:MAX_TOPICS], gaps[:MAX_UNANSWERED], len(rows)
+
+
+def _cluster(counts: Counter[str]) -> tuple[SearchTopic, ...]:
+    groups: list[list[tuple[str, int]]] = []
+    for query, n in counts.most_common():
+        for group in groups:
+            if fuzz.token_sort_ratio(query, group[0][0]) >= 90:
+                group.append((query, n))
+                break
+        else:
+            groups.append([(query, n)])
+    topics = [SearchTopic(group[0][0], sum(n for _, n in group)) for group in groups]
+    topics.sort(key=lambda t: (-t.count, t.query))
+    return tuple(topics)
+
+
+async def archive_quote(
+    store: Store,
+    *,
+    now: datetime,
+    week: str,
+    exclude: set[str] = frozenset(),  # type: ignore[assignment]
+    older_than: datetime | None = None,
+) -> ArchiveQuote | None:
+    """One good quote from an older episode, not used by a digest in the past year.
+
+    The choice is seeded by ``week``, so a preview shows the quote the post will carry.
+    Episodes with a quote used in the past year are passed over while others remain.
+    """
+    cutoff = iso(now - ARCHIVE_REPEAT)
+    used = {
+        r["passage_id"]
+        for r in await store.fetchall(
+            "SELECT passage_id FROM archive_quotes WHERE used_at >= ?", (cutoff,)
+        )
+    }
+    used_episodes = {
+        r["episode_id"]
+        for r in await store.fetchall(
+            "SELECT DISTINCT p.episode_id FROM archive_quotes q JOIN passages p"
+            " ON p.id = q.passage_id WHERE q.used_at >= ?",
+            (cutoff,),
+        )
+    }
+    before = iso(older_than or now)
+    rows = await store.fetchall(
+        "SELECT e.id FROM episodes e JOIN digest_arrivals a ON a.episode_id = e.id"
+        " WHERE a.arrived_at < ? ORDER BY e.id",
+        (before,),
+    )
+    candidates = [r["id"] for r in rows if r["id"] not in exclude]
+    fresh = [c for c in candidates if c not in used_episodes]
+    rng = random.Random(f"archive:{week}")
+    for pool in (fresh, [c for c in candidates if c in used_episodes]):
+        pool = list(pool)
+        rng.shuffle(pool)
+        for episode_id in pool[:20]:  # bounded: a good quote turns up in the first few
+            found = await _best_quote(store, episode_id, used)
+            if found is not None:
+                return found
+    return None
+
+
+async def _best_quote(store: Store, episode_id: str, used: set[int]) -> ArchiveQuote | None:
+    episode = await get_episode(store, episode_id)
+    if episode is None:
+        return None
+    rows = await store.fetchall(
+        "SELECT id, start, speaker, text FROM passages WHERE episode_id = ? ORDER BY idx",
+        (episode_id,),
+    )
+    duration = episode.duration or (rows[-1]["start"] if rows else 0)
+    best, best_score = None, 1.0  # below this a quote is not worth a digest
+    for row in rows:
+        if row["id"] in used:
+            continue
+        score = quote_score(row["text"], row["speaker"], episode.guests, row["start"], duration)
+        if score > best_score:
+            best, best_score = row, score
+    if best is None:
+        return None
+    return ArchiveQuote(
+        passage_id=best["id"],
+        episode_id=episode.id,
+        episode_title=episode.title,
+        episode_date=episode.date,
+        guests=episode.guests,
+        start=best["start"],
+        speaker=best["speaker"],
+        quote=quotable(best["text"]),
+        url=deep_link(episode.url, best["start"]),
+    )
+
+
+# --- once-only posts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostRecord:
+    """A row of ``posts``. ``state``: posted (has a ts), claimed (a post is under way or was
+    interrupted) or skipped (a week deliberately not posted: no channel, no ts)."""
+
+    kind: str
+    key: str
+    channel: str | None
+    ts: str | None
+    posted_at: str
+
+    @property
+    def state(self) -> str:
+        if self.ts:
+            return "posted"
+        return "claimed" if self.channel else "skipped"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of :func:`claim_post`.
+
+    ``status``: ``claimed`` (post now), ``stale`` (an earlier claim was never confirmed; the
+    caller owns it now and must find out whether that post reached Slack before posting),
+    ``posted``, ``skipped`` or ``busy`` (another process claimed it moments ago).
+    ``record`` is the row as it was before this call, if there was one.
+    """
+
+    status: str
+    record: PostRecord | None = None
+
+
+def _record(row) -> PostRecord | None:  # noqa: ANN001
+    if row is None:
+        return None
+    return PostRecord(row["kind"], row["key"], row["channel"], row["ts"], row["posted_at"])
+
+
+async def get_post(store: Store, kind: str, key: str) -> PostRecord | None:
+    return _record(
+        await store.fetchone(
+            "SELECT kind, key, channel, ts, posted_at FROM posts WHERE kind = ? AND key = ?",
+            (kind, key),
+        )
+    )
+
+
+async def last_digest(store: Store, *, before: datetime | None = None) -> PostRecord | None:
+    """The most recent digest actually posted (before ``before``, if given)."""
+    sql = (
+        "SELECT kind, key, channel, ts, posted_at FROM posts"
+        " WHERE kind = 'digest' AND ts IS NOT NULL"
+    )
+    params: tuple = ()
+    if before is not None:
+        sql += " AND posted_at < ?"
+        params = (iso(before),)
+    return _record(await store.fetchone(sql + " ORDER BY posted_at DESC LIMIT 1", params))
+
+
+async def claim_post(
+    store: Store,
+    kind: str,
+    key: str,
+    channel: str,
+    *,
+    now: datetime,
+    stale_after: timedelta,
+    over_skip: bool = False,
+) -> Claim:
+    """Claim the right to post (kind, key), atomically across processes.
+
+    Run before posting; the row it writes says "a post is under way". A claim older than
+    ``stale_after`` with no ts means its poster died between claiming and confirming.
+    ``over_skip`` lets an explicit request post a week that was skipped as empty.
+
+    Example:
+        >>> claim = await claim_post(store, "digest", "2026-W48", "C1", now=now,
+        ...                          stale_after=timedelta(minutes=5))  # doctest: +SKIP
+        >>> claim.status                                                  # doctest: +SKIP
+        'claimed'
+    """
+    async with store.transaction() as conn:
+        async with conn.execute(
+            "SELECT kind, key, channel, ts, posted_at FROM posts WHERE kind = ? AND key = ?",
+            (kind, key),
+        ) as cur:
+            record = _record(await cur.fetchone())
+        if record is None:
+            await conn.execute(
+                "INSERT INTO posts(kind, key, channel, ts, posted_at) VALUES (?, ?, ?, NULL, ?)",
+                (kind, key, channel, iso(now)),
+            )
+            return Claim("claimed")
+        state = record.state
+        if state == "posted":
+            return Claim("posted", record)
+        if state == "skipped" and not over_skip:
+            return Claim("skipped", record)
+        if state == "claimed" and parse_iso(record.posted_at) > now - stale_after:
+            return Claim("busy", record)
+        await conn.execute(
+            "UPDATE posts SET channel = ?, posted_at = ? WHERE kind = ? AND key = ?",
+            (channel, iso(now), kind, key),
+        )
+        return Claim("claimed" if state == "skipped" else "stale", record)
+
+
+async def confirm_post(
+    store: Store,
+    kind: str,
+    key: str,
+    channel: str,
+    ts: str,
+    *,
+    now: datetime,
+    archive_passage_id: int | None = None,
+) -> None:
+    """Record the posted message's ts (and the archive quote it used) in one transaction."""
+    async with store.transaction() as conn:
+        await conn.execute(
+            "UPDATE posts SET channel = ?, ts = ?, posted_at = ? WHERE kind = ? AND key = ?",
+            (channel, ts, iso(now), kind, key),
+        )
+        if archive_passage_id is not None:
+            await conn.execute(
+                "INSERT INTO archive_quotes(passage_id, used_at) VALUES (?, ?)",
+                (archive_passage_id, iso(now)),
+            )
+
+
+async def release_post(store: Store, kind: str, key: str) -> None:
+    """Give a claim back after Slack said no (nothing was posted), so a later try can post."""
+    async with store.transaction() as conn:
+        await conn.execute(
+            "DELETE FROM posts WHERE kind = ? AND key = ? AND ts IS NULL", (kind, key)
+        )
+
+
+async def record_skip(store: Store, kind: str, key: str, *, now: datetime) -> bool:
+    """Record (kind, key) as deliberately not posted; False if a row already exists."""
+    async with store.transaction() as conn:
+        cur = await conn.execute(
+            "INSERT OR IGNORE INTO posts(kind, key, channel, ts, posted_at)"
+            " VALUES (?, ?, NULL, NULL, ?)",
+            (kind, key, iso(now)),
+        )
+        return cur.rowcount == 1
+
+
+# --- new-episode announcements ----------------------------------------------------------------
+
+WATERMARK = "announce_watermark"
+
+
+async def arrival_seq(store: Store) -> int:
+    """The newest arrival's sequence number (0 for an empty catalogue)."""
+    row = await store.fetchone("SELECT coalesce(max(seq), 0) AS seq FROM digest_arrivals")
+    return int(row["seq"])
+
+
+async def announce_watermark(store: Store) -> int:
+    """The arrival after which the serving bot announces; set to "now" the first time asked,
+    so a bot started on a full catalogue announces none of it."""
+    async with store.transaction() as conn:
+        await conn.execute(
+            "INSERT OR IGNORE INTO digest_state(name, value)"
+            " SELECT ?, coalesce(max(seq), 0) FROM digest_arrivals",
+            (WATERMARK,),
+        )
+        async with conn.execute(
+            "SELECT value FROM digest_state WHERE name = ?", (WATERMARK,)
+        ) as cur:
+            row = await cur.fetchone()
+    return int(row["value"])
+
+
+async def advance_watermark(store: Store, seq: int) -> None:
+    async with store.transaction() as conn:
+        await conn.execute(
+            "UPDATE digest_state SET value = max(CAST(value AS INTEGER), ?) WHERE name = ?",
+            (seq, WATERMARK),
+        )
+
+
+@dataclass(frozen=True)
+class Arrival:
+    seq: int
+    episode_id: str
+    arrived_at: str
+
+
+async def arrivals_after(store: Store, seq: int) -> list[Arrival]:
+    """Episodes that arrived after ``seq`` and were never announced, oldest first."""
+    rows = await store.fetchall(
+        "SELECT a.seq, a.episode_id, a.arrived_at FROM digest_arrivals a"
+        " JOIN episodes e ON e.id = a.episode_id"
+        " WHERE a.seq > ? AND NOT EXISTS (SELECT 1 FROM posts p"
+        "  WHERE p.kind = 'announcement' AND p.key = a.episode_id AND p.ts IS NOT NULL)"
+        " ORDER BY a.seq",
+        (seq,),
+    )
+    return [Arrival(r["seq"], r["episode_id"], r["arrived_at"]) for r in rows]

@@ -1,0 +1,318 @@
+"""The digest's content from the real corpus, first arrivals, and once-only post claims."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from storage import Store, ingest_paths
+from storage.activity import record_search, record_share
+from storage.digest import (
+    announce_watermark,
+    archive_quote,
+    arrivals_after,
+    build_digest,
+    claim_post,
+    confirm_post,
+    get_post,
+    iso,
+    last_digest,
+    normalise_query,
+    quotable,
+    quote_score,
+    record_skip,
+    release_post,
+    week_key,
+)
+from tests.conftest import DEVREL, PEOPLE, need_corpus
+
+# Monday 30 November 2026, 09:00 UTC: the digest being built. The last one went out a week ago.
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+LONG_AGO = "2026-01-05T10:00:00+00:00"
+NEW = {
+    # episode id: (first arrival, publication date we give it)
+    "lean-mlops-for-startups": ("2026-11-24T08:00:00+00:00", "2026-11-24"),
+    "devrel-open-source-machine-learning": ("2026-11-26T15:30:00+00:00", "2026-11-26"),
+    "crisp-dm": ("2026-11-28T19:00:00+00:00", None),  # no chapters: quotes instead
+}
+LEASE = timedelta(minutes=5)
+
+
+@pytest.fixture
+async def corpus_store(corpus_db: Path, tmp_path: Path):
+    """A private copy of the ingested corpus: the back catalogue arrived in January, three
+    episodes arrived this week, and last week's digest was posted a week before NOW."""
+    path = tmp_path / "corpus.db"
+    shutil.copy(corpus_db, path)
+    store = await Store.open(path)
+    async with store.transaction() as conn:
+        await conn.execute("UPDATE digest_arrivals SET arrived_at = ?", (LONG_AGO,))
+        for episode_id, (arrived, date) in NEW.items():
+            await conn.execute(
+                "UPDATE digest_arrivals SET arrived_at = ? WHERE episode_id = ?",
+                (arrived, episode_id),
+            )
+            await conn.execute("UPDATE episodes SET date = ? WHERE id = ?", (date, episode_id))
+        await conn.execute(
+            "INSERT INTO posts(kind, key, channel, ts, posted_at) VALUES"
+            " ('digest', '2026-W48', 'C0DIGEST', '1700000000.000100', ?)",
+            (iso(NOW - timedelta(days=7)),),
+        )
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def _passage(store: Store, episode_id: str, nth: int):
+    return await store.fetchone(
+        "SELECT id, start, text FROM passages WHERE episode_id = ? ORDER BY idx LIMIT 1 OFFSET ?",
+        (episode_id, nth),
+    )
+
+
+async def test_digest_from_the_corpus(corpus_store: Store) -> None:
+    store = corpus_store
+    day = NOW - timedelta(days=2)
+    searches = [
+        ("feature store", 3), ("Feature stores", 2), ("feature store", 1), ("argo", 2),
+        ("quantum baking", 0), ("Quantum   baking?", 0), ("llm evals", 0), ("llm evals", 4),
+    ]  # fmt: skip
+    for query, hits in searches:
+        await record_search(store, query, hits, user_id="U1", at=iso(day))
+    await record_search(store, "older than the window", 0, at=iso(NOW - timedelta(days=9)))
+    await record_search(store, "tried at the terminal", 0, source="cli", at=iso(day))
+    a = await _passage(store, "ab-testing-and-product-experimentation", 40)
+    b = await _passage(store, "building-mlops-startup", 12)
+    for user in ("U1", "U2", "U3"):
+        await record_share(store, "ab-testing-and-product-experimentation", a["start"],
+                           passage_id=a["id"], user_id=user, at=iso(day))  # fmt: skip
+    await record_share(store, "building-mlops-startup", b["start"], passage_id=b["id"],
+                       user_id="U9", at=iso(day))  # fmt: skip
+    await record_share(
+        store,
+        "building-mlops-startup",
+        b["start"],
+        passage_id=b["id"],
+        at=iso(NOW - timedelta(days=8)),
+    )  # fmt: skip (last week's)
+
+    digest = await build_digest(store, now=NOW)
+
+    assert digest.week == "2026-W49"
+    assert digest.since == NOW - timedelta(days=7)
+    # New this week: the three arrivals, dated ones newest first, then the undated one.
+    assert [e.id for e in digest.new_episodes] == [
+        "devrel-open-source-machine-learning",
+        "lean-mlops-for-startups",
+        "crisp-dm",
+    ]
+    assert digest.more_new == 0
+    devrel = digest.new_episodes[0]
+    assert devrel.guests == ("Hugo Bowne-Anderson",)
+    assert devrel.url == "https://www.youtube.com/watch?v=z7BvslwVRbQ&t=0s"
+    assert len(devrel.highlights) == 3 and not any(h.is_quote for h in devrel.highlights)
+    chapters = {
+        r["title"]: r["start"]
+        for r in await store.fetchall(
+            "SELECT title, start FROM chapters WHERE episode_id = ?", (devrel.id,)
+        )
+    }
+    for h in devrel.highlights:
+        assert chapters[h.title] == h.start
+        assert h.url == f"https://www.youtube.com/watch?v=z7BvslwVRbQ&t={int(h.start)}s"
+        assert "Introduction" not in h.title
+    crisp = digest.new_episodes[2]
+    assert crisp.highlights and all(h.is_quote for h in crisp.highlights)
+    assert all(h.speaker and len(h.title) <= 280 for h in crisp.highlights)
+    # Most shared: counts this week only, most shared first; nobody's name is carried.
+    assert [(s.episode_id, s.count) for s in digest.shared] == [
+        ("ab-testing-and-product-experimentation", 3),
+        ("building-mlops-startup", 1),
+    ]
+    assert digest.shared[0].start == a["start"]
+    assert digest.shared[0].quote == quotable(a["text"])
+    assert not any(hasattr(s, "user_id") for s in digest.shared)
+    # Searches: near-duplicates merged; terminal searches and older ones not counted.
+    assert digest.searches == len(searches)
+    assert [(t.query, t.count) for t in digest.topics][:1] == [("feature store", 3)]
+    assert {t.query for t in digest.topics} == {
+        "feature store", "llm evals", "quantum baking", "argo",
+    }  # fmt: skip
+    # Found nothing: "quantum baking" (twice); "llm evals" later found something.
+    assert [(t.query, t.count) for t in digest.unanswered] == [("quantum baking", 2)]
+    # From the archive: an episode from the back catalogue, a guest speaking.
+    archive = digest.archive
+    assert archive is not None
+    assert archive.episode_id not in NEW
+    assert archive.speaker and archive.url and archive.url.endswith(f"t={int(archive.start)}s")
+    assert not digest.is_empty
+
+
+async def test_new_counts_from_the_last_digest_not_a_fixed_week(corpus_store: Store) -> None:
+    # A digest posted on Thursday: only what arrived after it is new on Monday.
+    async with corpus_store.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO posts(kind, key, channel, ts, posted_at) VALUES"
+            " ('digest', 'manual', 'C0DIGEST', '1700000001.000100', '2026-11-27T12:00:00+00:00')"
+        )
+    digest = await build_digest(corpus_store, now=NOW)
+    assert [e.id for e in digest.new_episodes] == ["crisp-dm"]
+    assert digest.since == datetime(2026, 11, 27, 12, tzinfo=UTC)
+
+
+async def test_archive_quote_is_stable_for_a_week_and_not_repeated_within_a_year(
+    corpus_store: Store,
+) -> None:
+    first = await archive_quote(corpus_store, now=NOW, week="2026-W49")
+    again = await archive_quote(corpus_store, now=NOW, week="2026-W49")
+    assert first is not None and first == again  # a preview shows what the post will carry
+    seen = {first.passage_id}
+    await confirm_post(
+        corpus_store, "digest", "2026-W49", "C0DIGEST", "1.1", now=NOW,
+        archive_passage_id=first.passage_id,
+    )  # fmt: skip
+    now = NOW
+    for _ in range(8):  # eight more weeks: never the same quote, never the same episode
+        now += timedelta(days=7)
+        quote = await archive_quote(corpus_store, now=now, week=week_key(now))
+        assert quote is not None and quote.passage_id not in seen
+        seen.add(quote.passage_id)
+        await confirm_post(
+            corpus_store, "digest", week_key(now), "C0DIGEST", "1.2", now=now,
+            archive_passage_id=quote.passage_id,
+        )  # fmt: skip
+    episodes = await corpus_store.fetchall(
+        "SELECT DISTINCT p.episode_id FROM archive_quotes q JOIN passages p ON p.id = q.passage_id"
+    )
+    assert len(episodes) == 9
+    # More than a year later the first quote may come round again.
+    later = NOW + timedelta(days=400)
+    async with corpus_store.transaction() as conn:
+        await conn.execute("DELETE FROM archive_quotes WHERE passage_id != ?", (first.passage_id,))
+    assert await archive_quote(corpus_store, now=later, week="2026-W49") == first
+
+
+def test_quote_score_prefers_a_guest_statement_to_the_host_or_an_intro() -> None:
+    guests = ("Hugo Bowne-Anderson",)
+    statement = (
+        "The key is to treat documentation as part of the product. If developers cannot get "
+        "from zero to a working flow in ten minutes, they will never see the interesting parts, "
+        "so we invest in that first experience more than anything else we do."
+    )
+    assert quote_score(statement, "Hugo", guests, 900, 3600) > 1
+    assert quote_score(statement, "Alexey", guests, 900, 3600) == 0  # the host
+    assert quote_score(statement, "Hugo", guests, 30, 3600) < quote_score(
+        statement, "Hugo", guests, 900, 3600
+    )
+    assert quote_score("Yes, exactly.", "Hugo", guests, 900, 3600) == 0
+
+
+def test_queries_are_counted_in_one_form() -> None:
+    assert normalise_query("  Feature   Stores?") == "feature stores"
+    assert normalise_query("scikit-learn vs. C++") == "scikit-learn vs. c++"
+    assert normalise_query("???") == ""
+
+
+async def test_empty_week_and_a_week_with_only_searches(store: Store) -> None:
+    digest = await build_digest(store, now=NOW)
+    assert digest.is_empty and digest.archive is None
+    await record_search(store, "anything", 0, at=iso(NOW - timedelta(hours=1)))
+    digest = await build_digest(store, now=NOW)
+    assert not digest.is_empty
+    assert [t.query for t in digest.unanswered] == ["anything"]
+
+
+async def test_reingesting_an_updated_file_keeps_the_first_arrival(
+    store: Store, tmp_path: Path
+) -> None:
+    need_corpus()
+    copy = tmp_path / DEVREL.name
+    shutil.copy(DEVREL, copy)
+    report = await ingest_paths(store, [PEOPLE, copy])
+    assert [o.status for o in report.of("added")] == ["added"]
+    before = await store.fetchall("SELECT seq, episode_id, arrived_at FROM digest_arrivals")
+    async with store.transaction() as conn:  # pretend it arrived last week
+        await conn.execute("UPDATE digest_arrivals SET arrived_at = ?", (LONG_AGO,))
+    copy.write_text(copy.read_text().replace("Metaflow", "Metaflow (metaflow.org)", 1))
+    report = await ingest_paths(store, [copy])
+    assert [o.status for o in report.outcomes] == ["replaced"]
+    after = await store.fetchall("SELECT seq, episode_id, arrived_at FROM digest_arrivals")
+    assert [(r["seq"], r["episode_id"]) for r in after] == [
+        (r["seq"], r["episode_id"]) for r in before
+    ]
+    assert after[0]["arrived_at"] == LONG_AGO
+
+
+async def test_claims_are_once_only_and_stale_ones_are_reported(store: Store) -> None:
+    claim = await claim_post(store, "digest", "2026-W49", "C1", now=NOW, stale_after=LEASE)
+    assert claim.status == "claimed"
+    # Another poster a minute later: busy; six minutes later the claim is stale.
+    later = await claim_post(
+        store, "digest", "2026-W49", "C1", now=NOW + timedelta(minutes=1), stale_after=LEASE
+    )
+    assert later.status == "busy"
+    stale = await claim_post(
+        store, "digest", "2026-W49", "C1", now=NOW + timedelta(minutes=6), stale_after=LEASE
+    )
+    assert stale.status == "stale" and stale.record and stale.record.posted_at == iso(NOW)
+    await confirm_post(store, "digest", "2026-W49", "C1", "1700000000.000100", now=NOW)
+    done = await claim_post(
+        store, "digest", "2026-W49", "C1", now=NOW + timedelta(days=1), stale_after=LEASE
+    )
+    assert done.status == "posted" and done.record and done.record.ts == "1700000000.000100"
+    assert (await last_digest(store)).key == "2026-W49"  # type: ignore[union-attr]
+    # A refused post gives the claim back.
+    assert (await claim_post(store, "digest", "X", "C1", now=NOW, stale_after=LEASE)).status == (
+        "claimed"
+    )
+    await release_post(store, "digest", "X")
+    assert await get_post(store, "digest", "X") is None
+    # A skipped week stays skipped, unless asked explicitly.
+    assert await record_skip(store, "digest", "2026-W50", now=NOW)
+    assert not await record_skip(store, "digest", "2026-W50", now=NOW)
+    claim = await claim_post(store, "digest", "2026-W50", "C1", now=NOW, stale_after=LEASE)
+    assert claim.status == "skipped"
+    claim = await claim_post(
+        store, "digest", "2026-W50", "C1", now=NOW, stale_after=LEASE, over_skip=True
+    )
+    assert claim.status == "claimed"
+
+
+async def test_two_processes_claiming_at_once_get_one_claim(db_path: Path) -> None:
+    async with await Store.open(db_path) as first, await Store.open(db_path) as second:
+        results = await asyncio.gather(
+            *[
+                claim_post(s, "digest", "2026-W49", "C1", now=NOW, stale_after=LEASE)
+                for s in (first, second, first, second)
+            ]
+        )
+    assert sorted(c.status for c in results) == ["busy", "busy", "busy", "claimed"]
+
+
+async def test_watermark_starts_at_the_catalogue_and_new_arrivals_follow(
+    corpus_store: Store, tmp_path: Path
+) -> None:
+    store = corpus_store
+    mark = await announce_watermark(store)
+    assert mark == 200 and await arrivals_after(store, mark) == []
+    assert await announce_watermark(store) == mark  # set once
+    episode = tmp_path / "new-episode.md"
+    episode.write_text(
+        "---\ntitle: A brand new episode\ntranscript:\n"
+        "- header: Opening\n"
+        "- line: Hello and welcome, this is a new episode about things worth hearing.\n"
+        "  sec: 0\n  time: '0:00'\n  who: Alexey\n---\n"
+    )
+    report = await ingest_paths(store, [episode])
+    assert [o.status for o in report.outcomes] == ["added"]
+    [arrival] = await arrivals_after(store, mark)
+    assert arrival.episode_id == "new-episode" and arrival.seq == mark + 1
+    await claim_post(store, "announcement", "new-episode", "C1", now=NOW, stale_after=LEASE)
+    assert len(await arrivals_after(store, mark)) == 1  # claimed, not yet posted
+    await confirm_post(store, "announcement", "new-episode", "C1", "1.5", now=NOW)
+    assert await arrivals_after(store, mark) == []
