@@ -629,6 +629,15 @@ async def confirm_post(
             )
 
 
+async def restore_claim(store: Store, record: PostRecord) -> None:
+    """Put back a taken-over claim's original time (its post is still unaccounted for)."""
+    async with store.transaction() as conn:
+        await conn.execute(
+            "UPDATE posts SET channel = ?, posted_at = ? WHERE kind = ? AND key = ? AND ts IS NULL",
+            (record.channel, record.posted_at, record.kind, record.key),
+        )
+
+
 async def release_post(store: Store, kind: str, key: str) -> None:
     """Give a claim back after Slack said no (nothing was posted), so a later try can post."""
     async with store.transaction() as conn:

@@ -1,0 +1,589 @@
+"""The weekly digest's schedule, and posting digests and announcements once and only once.
+
+:class:`Schedule` turns ``DIGEST_SCHEDULE`` (``mon 09:00`` or a cron expression) and
+``DIGEST_TIMEZONE`` into run times with APScheduler's ``CronTrigger``, which keeps 09:00 at
+09:00 local time across daylight-saving changes. :class:`Poster` does the once-only posting:
+claim the week (or the episode) in the database, post, record the message ts. :class:`Scheduler`
+is the serving app's loop: on start and every minute it posts this week's digest if its time has
+come and it isn't posted yet (so a bot that was down at 09:00 posts when it is back, within the
+same week, and never a burst of old weeks), and announces newly ingested episodes.
+
+A crash between claiming and posting leaves a claim without a ts. After :data:`LEASE` another
+run looks in the channel for the message (it carries metadata naming the week or episode): if it
+is there its ts is recorded; if it is not, it is posted; if the bot cannot tell (no
+``channels:history`` scope), it does not post, so there is never a second copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+
+from storage import Store, get_episode
+from storage.digest import (
+    Digest,
+    advance_watermark,
+    announce_watermark,
+    arrivals_after,
+    build_digest,
+    claim_post,
+    confirm_post,
+    get_post,
+    parse_iso,
+    record_skip,
+    release_post,
+    restore_claim,
+    week_key,
+)
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.config import Settings
+    from handlers.render import Message
+
+log = logging.getLogger("episode_bot.scheduler")
+
+# A claim older than this with no ts was interrupted (a post takes seconds; Slack's client
+# gives up after 30 s).
+LEASE = timedelta(minutes=5)
+POLL_SECONDS = 60.0
+RETRY_AFTER_FAILURE = timedelta(minutes=10)
+# The serving bot announces only recent arrivals, a few at a time: a bigger batch is a
+# catalogue import, and a channel should not get dozens of "new episode" posts at once.
+ANNOUNCE_MAX_AGE = timedelta(days=7)
+ANNOUNCE_BATCH = 5
+METADATA_TYPE = "episode_bot_post"
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_NAMES = {
+    "mon": "Mondays", "tue": "Tuesdays", "wed": "Wednesdays", "thu": "Thursdays",
+    "fri": "Fridays", "sat": "Saturdays", "sun": "Sundays",
+}  # fmt: skip
+_SIMPLE = re.compile(r"^\s*([a-z]{3})[a-z]*\s+(\d{1,2}):(\d{2})\s*$", re.I)
+_CRON_DOW = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")  # cron: 0 and 7 are Sunday
+
+
+class ScheduleError(ValueError):
+    """DIGEST_SCHEDULE or DIGEST_TIMEZONE cannot be used; the message says what to write."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _now() -> datetime:
+    return utc_now()  # looked up when called, so tests can replace utc_now
+
+
+def parse_timezone(name: str) -> ZoneInfo:
+    try:
+        if not name or name.startswith(("/", ".")) or ".." in name:
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ScheduleError(
+            "must be an IANA time zone name such as UTC, Europe/Berlin or America/New_York"
+        ) from None
+
+
+def _cron_day_of_week(field: str) -> str:
+    """Standard cron's day-of-week numbers (0 or 7 = Sunday) as names APScheduler reads right.
+
+    APScheduler 3 counts 0 as Monday, so ``0 9 * * 1`` would silently mean Tuesday.
+    """
+    if not re.search(r"\d", field):
+        return field
+    days: set[int] = set()
+    for item in field.split(","):
+        m = re.fullmatch(r"(\*|\d)(?:-(\d))?(?:/(\d+))?", item)
+        if not m:
+            raise ScheduleError(
+                "day of week: use 0-7 (0 and 7 are Sunday) or mon..sun, with - , and /"
+            )
+        lo, hi, step = m[1], m[2], int(m[3] or 1)
+        first, last = (0, 6) if lo == "*" else (int(lo), int(hi) if hi else int(lo))
+        if m[3] and lo != "*" and not hi:
+            last = 7  # "5/2": from Friday on, every other day
+        if not 0 <= first <= 7 or not 0 <= last <= 7 or first > last or step < 1:
+            raise ScheduleError("day of week: numbers go from 0 to 7 (0 and 7 are Sunday)")
+        days.update(d % 7 for d in range(first, last + 1, step))
+    return ",".join(_CRON_DOW[d] for d in sorted(days))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When the weekly digest goes out.
+
+    Example:
+        >>> s = Schedule.parse("mon 09:00", "Europe/Berlin")
+        >>> s.next_run(datetime(2026, 10, 20, tzinfo=UTC)).isoformat()
+        '2026-10-26T09:00:00+01:00'
+        >>> s.describe()
+        'Mondays at 09:00 (Europe/Berlin)'
+    """
+
+    text: str
+    timezone: ZoneInfo
+    trigger: CronTrigger
+
+    @classmethod
+    def parse(cls, text: str, timezone: str = "UTC") -> Schedule:
+        """``mon 09:00`` (a weekday and a 24-hour time) or five cron fields (``0 9 * * 1``)."""
+        tz = parse_timezone(timezone)
+        text = " ".join((text or "").split())
+        simple = _SIMPLE.match(text)
+        try:
+            if simple:
+                day, hour, minute = simple[1].lower(), int(simple[2]), int(simple[3])
+                if day not in _DAYS or not (0 <= hour <= 23 and 0 <= minute <= 59):
+                    raise ScheduleError(
+                        "write a weekday and a 24-hour time, such as 'mon 09:00' or 'fri 16:30'"
+                    )
+                trigger = CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=tz)
+            else:
+                fields = text.split(" ")
+                if len(fields) != 5:
+                    raise ScheduleError(
+                        "write a weekday and a time such as 'mon 09:00', or five cron fields "
+                        "(minute hour day month weekday) such as '0 9 * * 1'"
+                    )
+                minute, hour, day, month, dow = fields
+                trigger = CronTrigger(
+                    minute=minute, hour=hour, day=day, month=month,
+                    day_of_week=_cron_day_of_week(dow.lower()), timezone=tz,
+                )  # fmt: skip
+        except ScheduleError:
+            raise
+        except ValueError as exc:
+            raise ScheduleError(f"not a valid cron expression ({exc})") from None
+        schedule = cls(text, tz, trigger)
+        if schedule.next_run(datetime(2000, 1, 1, tzinfo=UTC)) is None:
+            raise ScheduleError("this schedule never runs")
+        return schedule
+
+    def next_run(self, after: datetime) -> datetime | None:
+        """The first run strictly after ``after`` (an aware datetime), in the schedule's zone."""
+        return self.trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
+
+    def week_start(self, moment: datetime) -> datetime:
+        """Monday 00:00 local time of the ISO week ``moment`` falls in."""
+        local = moment.astimezone(self.timezone)
+        monday = local.date() - timedelta(days=local.weekday())
+        return datetime.combine(monday, time(0), tzinfo=self.timezone)
+
+    def week_of(self, moment: datetime) -> str:
+        """The ISO week (``2026-W49``) of ``moment`` in the schedule's time zone."""
+        return week_key(moment.astimezone(self.timezone))
+
+    def due(self, now: datetime) -> datetime | None:
+        """This week's first scheduled run if it is at or before ``now``, else None.
+
+        Only the current week counts: after a long outage the bot posts this week's digest
+        (late), never last week's.
+        """
+        first = self.trigger.get_next_fire_time(None, self.week_start(now))
+        if first is None or first > now or self.week_of(first) != self.week_of(now):
+            return None
+        return first
+
+    def describe(self) -> str:
+        simple = _SIMPLE.match(self.text)
+        if simple:
+            day = _DAY_NAMES[simple[1].lower()[:3]]
+            return f"{day} at {int(simple[2]):02d}:{simple[3]} ({self.timezone.key})"
+        return f"cron '{self.text}' ({self.timezone.key})"
+
+
+# --- posting once -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostResult:
+    """What one attempt to post did.
+
+    ``status``: ``posted``; ``already`` (posted before: ``ts`` is that post's); ``recovered``
+    (an interrupted post turned out to have reached Slack); ``skipped`` (an empty week, or a
+    batch too large to announce); ``busy`` (another process is posting it); ``not_due``;
+    ``uncertain`` (an interrupted post that may or may not have reached Slack; not reposted);
+    ``failed`` (Slack refused or could not be reached; ``detail`` says why).
+    """
+
+    status: str
+    kind: str
+    key: str
+    channel: str | None = None
+    ts: str | None = None
+    detail: str | None = None
+    posted_at: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("posted", "already", "recovered", "skipped", "not_due")
+
+
+class SlackPublisher:
+    """Posts through the Web API with metadata naming what was posted, and finds such posts."""
+
+    def __init__(self, client: AsyncWebClient):
+        self.client = client
+
+    async def publish(self, channel: str, message: Message, kind: str, key: str) -> str:
+        resp = await self.client.chat_postMessage(
+            channel=channel,
+            metadata={"event_type": METADATA_TYPE, "event_payload": {"kind": kind, "key": key}},
+            **message.payload(),
+        )
+        return str(resp["ts"])
+
+    async def find(
+        self, channel: str, kind: str, key: str, oldest: datetime, latest: datetime
+    ) -> str | None:
+        """The ts of our (kind, key) post in ``channel`` between the two times, or None.
+
+        Raises SlackApiError when the channel's history cannot be read.
+        """
+        resp = await self.client.conversations_history(
+            channel=channel, oldest=f"{oldest.timestamp():.6f}", latest=f"{latest.timestamp():.6f}",
+            inclusive=True, include_all_metadata=True, limit=200,
+        )  # fmt: skip
+        for message in resp.get("messages") or []:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if (
+                meta.get("event_type") == METADATA_TYPE
+                and payload.get("kind") == kind
+                and payload.get("key") == key
+            ):
+                return str(message.get("ts"))
+        return None
+
+
+def _slack_error(exc: Exception) -> tuple[str, bool]:
+    """(a short reason, whether the message certainly was not posted)."""
+    from slack_sdk.errors import SlackApiError
+
+    if isinstance(exc, SlackApiError) and exc.response is not None:
+        status = exc.response.status_code
+        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+        # Slack answered "no" (4xx, or 200 with ok: false): nothing was posted. A 5xx may
+        # have posted before failing.
+        return f"Slack said {status} {error or ''}".strip(), status < 500
+    return f"{type(exc).__name__}: {str(exc)[:200]}", False
+
+
+class Poster:
+    """Posts the digest and new-episode announcements, each once and only once.
+
+    Example:
+        >>> poster = Poster(store, SlackPublisher(client), settings)   # doctest: +SKIP
+        >>> (await poster.post_digest(now=datetime.now(UTC))).status   # doctest: +SKIP
+        'not_due'
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        publisher: SlackPublisher | None,
+        *,
+        digest_channel: str | None = None,
+        schedule: Schedule | None = None,
+        skip_empty: bool = True,
+        announce_channel: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ):
+        self.store = store
+        self.publisher = publisher
+        self.digest_channel = digest_channel
+        self.schedule = schedule or Schedule.parse("mon 09:00", "UTC")
+        self.skip_empty = skip_empty
+        self.announce_channel = announce_channel
+        self.clock = clock or _now
+
+    @classmethod
+    def from_settings(
+        cls,
+        store: Store,
+        client: AsyncWebClient | None,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Poster:
+        return cls(
+            store,
+            SlackPublisher(client) if client is not None else None,
+            digest_channel=settings.digest_channel,
+            schedule=Schedule.parse(settings.digest_schedule, settings.digest_timezone),
+            skip_empty=settings.digest_skip_empty,
+            announce_channel=settings.announce_channel,
+            clock=clock,
+        )
+
+    # -- the digest ------------------------------------------------------------------------------
+    async def preview(self, now: datetime | None = None) -> Digest:
+        """What the digest would say if it were posted now (nothing is recorded)."""
+        now = now or self.clock()
+        return await build_digest(self.store, now=now, week=self.schedule.week_of(now))
+
+    async def post_digest(self, *, now: datetime | None = None, force: bool = False) -> PostResult:
+        """Post this week's digest if it is due and not yet posted (``force``: due now).
+
+        ``force`` is ``/episodes digest now``: it posts even an empty week, and even when an
+        interrupted post cannot be checked; it still never posts a week twice.
+        """
+        from handlers.digest import render_digest
+
+        now = now or self.clock()
+        channel = self.digest_channel
+        week = self.schedule.week_of(now)
+        if not force and self.schedule.due(now) is None:
+            return PostResult("not_due", "digest", week)
+        existing = await get_post(self.store, "digest", week)
+        if existing is not None and not force:
+            quiet = {"posted": "already", "skipped": "skipped"}.get(existing.state)
+            if quiet:
+                return PostResult(
+                    quiet, "digest", week, existing.channel, existing.ts,
+                    posted_at=existing.posted_at,
+                )  # fmt: skip
+        if not channel:
+            return PostResult("failed", "digest", week, detail="DIGEST_CHANNEL is not set")
+        digest = await build_digest(self.store, now=now, week=week)
+        if digest.is_empty and self.skip_empty and not force:
+            await record_skip(self.store, "digest", week, now=now)
+            log.info("digest %s: nothing new and nothing searched this week; skipped", week)
+            return PostResult("skipped", "digest", week, detail="empty week")
+        message = render_digest(digest, schedule=self.schedule)
+        archive = digest.archive.passage_id if digest.archive else None
+        return await self._post_once("digest", week, channel, message, now, force, archive)
+
+    # -- announcements ---------------------------------------------------------------------------
+    async def announce(self, episode_id: str, *, now: datetime | None = None) -> PostResult:
+        """Announce one episode in ANNOUNCE_CHANNEL unless it was announced before."""
+        from handlers.digest import render_announcement
+
+        now = now or self.clock()
+        if not self.announce_channel:
+            return PostResult("failed", "announcement", episode_id, detail="no ANNOUNCE_CHANNEL")
+        episode = await get_episode(self.store, episode_id)
+        if episode is None:
+            return PostResult("failed", "announcement", episode_id, detail="no such episode")
+        message = render_announcement(episode)
+        return await self._post_once(
+            "announcement", episode_id, self.announce_channel, message, now, False, None
+        )
+
+    async def announce_added(
+        self, episode_ids: list[str], *, now: datetime | None = None
+    ) -> list[PostResult]:
+        """``ingest --announce``: announce what one ingest added (a big import: none of it)."""
+        if len(episode_ids) > ANNOUNCE_BATCH:
+            return [
+                PostResult("skipped", "announcement", e, detail="too many at once")
+                for e in episode_ids
+            ]
+        results = []
+        for episode_id in episode_ids:
+            results.append(await self.announce(episode_id, now=now))
+        return results
+
+    async def announce_new(self, *, now: datetime | None = None) -> list[PostResult]:
+        """The serving bot's sweep: announce episodes that arrived after the watermark.
+
+        The watermark starts at the newest arrival the first time, so the catalogue already
+        there is never announced; episodes ingested by another process since are.
+        """
+        now = now or self.clock()
+        mark = await announce_watermark(self.store)
+        pending = await arrivals_after(self.store, mark)
+        if not pending:
+            return []
+        fresh = [a for a in pending if parse_iso(a.arrived_at) >= now - ANNOUNCE_MAX_AGE]
+        if len(fresh) > ANNOUNCE_BATCH:
+            log.warning(
+                "%d episodes arrived at once; taking it for a catalogue import and announcing "
+                "none of them (at most %d are announced at a time)", len(fresh), ANNOUNCE_BATCH,
+            )  # fmt: skip
+            await advance_watermark(self.store, pending[-1].seq)
+            return [
+                PostResult("skipped", "announcement", a.episode_id, detail="too many at once")
+                for a in fresh
+            ]
+        results = []
+        for arrival in pending:
+            if arrival not in fresh:
+                log.info("not announcing %s: it arrived over a week ago", arrival.episode_id)
+                await advance_watermark(self.store, arrival.seq)
+                continue
+            result = await self.announce(arrival.episode_id, now=now)
+            results.append(result)
+            if result.status in ("busy", "failed", "uncertain"):
+                break  # try again on the next sweep
+            await advance_watermark(self.store, arrival.seq)
+        return results
+
+    # -- claim, post, confirm --------------------------------------------------------------------
+    async def _post_once(
+        self,
+        kind: str,
+        key: str,
+        channel: str,
+        message: Message,
+        now: datetime,
+        force: bool,
+        archive_passage_id: int | None,
+    ) -> PostResult:
+        claim = await claim_post(
+            self.store, kind, key, channel, now=now, stale_after=LEASE, over_skip=force
+        )
+        record = claim.record
+        if claim.status in ("posted", "skipped", "busy"):
+            status = "already" if claim.status == "posted" else claim.status
+            return PostResult(
+                status, kind, key, record.channel if record else channel,
+                record.ts if record else None, posted_at=record.posted_at if record else None,
+            )  # fmt: skip
+        if self.publisher is None:
+            await release_post(self.store, kind, key)
+            return PostResult("failed", kind, key, channel, detail="SLACK_BOT_TOKEN is not set")
+        if claim.status == "stale" and record is not None:
+            # An earlier run claimed this and stopped before recording a ts: did it post?
+            earlier = record.channel or channel
+            claimed_at = parse_iso(record.posted_at)
+            try:
+                ts = await self.publisher.find(
+                    earlier, kind, key, claimed_at - timedelta(minutes=1), claimed_at + 2 * LEASE
+                )
+            except Exception as exc:  # noqa: BLE001 - any failure means "cannot tell"
+                reason, _ = _slack_error(exc)
+                if not force:
+                    await restore_claim(self.store, record)  # keep the original time to look at
+                    log.warning(
+                        "%s %s: an earlier post was interrupted and the channel's history "
+                        "cannot be read (%s; the app needs channels:history), so it is not "
+                        "posted again. `/episodes digest now` posts it.", kind, key, reason,
+                    )  # fmt: skip
+                    return PostResult("uncertain", kind, key, earlier, detail=reason)
+                ts = None
+            if ts:
+                await confirm_post(
+                    self.store, kind, key, earlier, ts, now=now,
+                    archive_passage_id=archive_passage_id,
+                )  # fmt: skip
+                log.info("%s %s: found the interrupted post (ts %s); recorded it", kind, key, ts)
+                return PostResult("recovered", kind, key, earlier, ts)
+        try:
+            ts = await self.publisher.publish(channel, message, kind, key)
+        except Exception as exc:  # noqa: BLE001 - reported, and the claim settled below
+            reason, certainly_not = _slack_error(exc)
+            if certainly_not:
+                await release_post(self.store, kind, key)
+            log.error("%s %s: posting to %s failed: %s", kind, key, channel, reason)
+            return PostResult("failed", kind, key, channel, detail=reason)
+        await confirm_post(
+            self.store, kind, key, channel, ts, now=now, archive_passage_id=archive_passage_id
+        )
+        log.info("%s %s posted to %s (ts %s)", kind, key, channel, ts)
+        return PostResult("posted", kind, key, channel, ts)
+
+
+# --- the serving app's loop ---------------------------------------------------------------------
+
+
+class Scheduler:
+    """Runs :class:`Poster` while the app serves: at start (a missed digest is caught up) and
+    then every minute, or at the scheduled time if that comes sooner.
+
+    Example:
+        >>> poster = Poster.from_settings(store, app.client, settings)  # doctest: +SKIP
+        >>> scheduler = Scheduler(poster)  # doctest: +SKIP
+        >>> await scheduler.start()   # doctest: +SKIP
+        >>> await scheduler.stop()    # doctest: +SKIP
+    """
+
+    def __init__(self, poster: Poster, *, poll_seconds: float = POLL_SECONDS):
+        self.poster = poster
+        self.poll_seconds = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+        self._resume: dict[str, datetime] = {}
+        self.ran_once = asyncio.Event()  # set after the first round (tests and logs wait on it)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.poster.digest_channel or self.poster.announce_channel)
+
+    async def start(self) -> None:
+        """Start the background loop; its first round runs at once (catching up a missed digest).
+
+        Returns without waiting for Slack, so the app starts serving straight away.
+        """
+        if self._task is not None or not self.enabled:
+            self.ran_once.set()
+            return
+        poster = self.poster
+        if poster.announce_channel:
+            await announce_watermark(poster.store)  # the catalogue as of now is never announced
+        if poster.digest_channel:
+            log.info(
+                "weekly digest to %s on %s; next %s", poster.digest_channel,
+                poster.schedule.describe(), poster.schedule.next_run(poster.clock()),
+            )  # fmt: skip
+        self._task = asyncio.create_task(self._run(), name="episode-bot scheduler")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    async def tick(self) -> list[PostResult]:
+        """One round: the digest if due, then announcements. Never raises."""
+        results: list[PostResult] = []
+        now = self.poster.clock()
+        jobs: list[tuple[str, Any]] = []
+        if self.poster.digest_channel:
+            jobs.append(("digest", lambda: self.poster.post_digest(now=now)))
+        if self.poster.announce_channel:
+            jobs.append(("announce", lambda: self.poster.announce_new(now=now)))
+        for name, job in jobs:
+            if self._resume.get(name, now) > now:
+                continue  # failed recently; don't hammer Slack or the log
+            try:
+                outcome = await job()
+            except Exception:  # noqa: BLE001 - the loop must outlive any one failure
+                log.exception("scheduled %s failed", name)
+                outcome = [PostResult("failed", name, "?", detail="error")]
+            done = outcome if isinstance(outcome, list) else [outcome]
+            results.extend(done)
+            if any(r.status in ("failed", "uncertain") for r in done):
+                self._resume[name] = now + RETRY_AFTER_FAILURE
+            else:
+                self._resume.pop(name, None)
+        return results
+
+    def seconds_to_next(self) -> float:
+        now = self.poster.clock()
+        wait = self.poll_seconds
+        if self.poster.digest_channel:
+            upcoming = self.poster.schedule.next_run(now)
+            if upcoming is not None:
+                wait = min(wait, max(0.5, (upcoming - now).total_seconds() + 0.5))
+        return wait
+
+    async def _run(self) -> None:
+        await self.tick()
+        self.ran_once.set()
+        while True:
+            await asyncio.sleep(self.seconds_to_next())
+            await self.tick()
