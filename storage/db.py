@@ -186,6 +186,34 @@ MIGRATIONS: list[Migration] = [
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        "0004_align_caption_tracks",
+        """
+        -- Raw captions kept to time an edited transcript of the same recording (storage.timing).
+        -- A track linked to an edited episode lends it times and is not an episode itself.
+        CREATE TABLE caption_tracks (
+            id            TEXT PRIMARY KEY,  -- the id the captions have on their own
+            youtube_id    TEXT,
+            episode_id    TEXT,              -- the edited episode it times (no FK, by design)
+            words         TEXT NOT NULL,     -- cleaned caption words, space-separated
+            times         BLOB NOT NULL,     -- a time per word, storage.timing.pack_times
+            coverage      REAL,              -- share of the edited words found, once aligned
+            source_path   TEXT NOT NULL,
+            source_format TEXT NOT NULL,
+            source_hash   TEXT NOT NULL,
+            ingested_at   TEXT NOT NULL
+        );
+        CREATE INDEX caption_tracks_youtube_id ON caption_tracks(youtube_id);
+        CREATE INDEX caption_tracks_episode_id ON caption_tracks(episode_id);
+
+        -- When each word of an episode (storage.passages.segment_words) is spoken, so a quote
+        -- and its link can start at any word, not only at a passage start.
+        CREATE TABLE episode_word_times (
+            episode_id TEXT PRIMARY KEY REFERENCES episodes(id) ON DELETE CASCADE,
+            times      BLOB NOT NULL     -- storage.timing.pack_times
+        );
+        """,
+    ),
 ]
 
 
