@@ -24,6 +24,7 @@ from storage.sources import (
     read_text,
     sidecar_for,
 )
+from storage.timing import apply_captions, attach_captions  # precise timestamps (issue 6)
 
 # Extensions worth opening when walking a folder; anything else is listed as skipped.
 TRANSCRIPT_EXTENSIONS = {".md", ".markdown", ".txt", ".vtt", ".srt", ".json"}
@@ -32,7 +33,10 @@ _SEASON_EPISODE = re.compile(r"s(\d{1,3})e(\d{1,3})", re.I)
 
 @dataclass(frozen=True)
 class FileOutcome:
-    """What happened to one file. ``status``: added, replaced, unchanged, skipped or failed."""
+    """What happened to one file. ``status``: added, replaced, unchanged, skipped or failed.
+
+    Or ``aligned``: captions that re-timed a stored edited episode (``storage.timing``).
+    """
 
     path: str
     status: str
@@ -71,6 +75,8 @@ class IngestReport:
         ]
         if self.of("unchanged"):
             parts.append(f"{len(self.of('unchanged'))} unchanged")
+        if self.of("aligned"):
+            parts.append(f"{len(self.of('aligned'))} caption files aligned to episodes")
         if self.of("skipped"):
             parts.append(f"{len(self.of('skipped'))} skipped")
         parts.append(f"{len(self.failed)} files failed")
@@ -199,6 +205,10 @@ async def ingest_file(
     digest = file_hash(
         raw, transcript.format, repr(overrides), sidecar.read_text() if sidecar else ""
     )
+    if transcript.kind == "captions":  # issue 6: captions of a stored edited episode only time it
+        attached = await attach_captions(store, path, transcript, meta, digest)
+        if attached is not None:
+            return attached
     existing = await store.fetchone("SELECT source_hash FROM episodes WHERE id = ?", (episode_id,))
     if existing is not None and existing["source_hash"] == digest:
         return FileOutcome(name, "unchanged", episode_id, meta.title, message="unchanged, skipped")
@@ -241,6 +251,9 @@ async def ingest_file(
                 for i, p in enumerate(passages)
             ],
         )  # fmt: skip
+        # issue 6: per-word times, and an edited episode takes the times of its captions.
+        timing_note = await apply_captions(conn, episode_id, meta, transcript)
+    note = "; ".join(n for n in (note, timing_note) if n) or None
     return FileOutcome(
         name,
         "replaced" if existing is not None else "added",
