@@ -106,18 +106,60 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """``make run``: the demo episodes into the default database, then a search."""
-    db = args.db or settings.database_path
-    async with await Store.open(db) as store:
-        report = await ingest_paths(store, [EXAMPLES])
-        print(f"Demo data in {db}: {report.summary()}")
-        result = await search(store, "feature store", limit=3)
-    for hit in result.hits:
-        print(f"\n{hit.episode_title}\n  {hit.speaker or ''} {clock(hit.start)}  “{hit.quote}”")
-        if hit.url:
-            print(f"  {hit.url}")
+def _settings_with_db(args: argparse.Namespace, settings: Settings) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, database_path=args.db) if args.db else settings
+
+
+def _log_to_stderr(settings: Settings) -> None:
+    import logging
+
+    logging.basicConfig(
+        level=settings.log_level, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )  # fmt: skip
+
+
+async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import serve
+
+    settings = _settings_with_db(args, settings)
+    settings.check_for_serve()  # before logging starts: one clear line, not a log record
+    _log_to_stderr(settings)
+    await serve(settings)
     return 0
+
+
+async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console import run_console
+
+    return await run_console(_settings_with_db(args, settings))
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """``make run``: the demo episodes into the database, then Slack if configured, else console."""
+    settings = _settings_with_db(args, settings)
+    if settings.has_slack:
+        settings.check_for_serve()
+    async with await Store.open(settings.database_path) as store:
+        episodes = await list_episodes(store)
+        # The demo episodes go only into an empty (or demo) database, never into a real show's.
+        if all(Path(e.source_path).resolve().is_relative_to(EXAMPLES) for e in episodes):
+            report = await ingest_paths(store, [EXAMPLES])
+            print(f"Demo data in {settings.database_path}: {report.summary()}", file=sys.stderr)
+        else:
+            print(f"{len(episodes)} episodes in {settings.database_path}", file=sys.stderr)
+    if settings.has_slack:
+        return await cmd_serve(args, settings)
+    from bot.console import run_console
+
+    intro = (
+        "No Slack tokens in .env, so here is the local console on the demo episodes.\n"
+        "To connect a workspace: create the app from manifest.yml, put SLACK_BOT_TOKEN and "
+        "SLACK_APP_TOKEN in .env (README, 'Connect to Slack'), then `make run` again.\n"
+    )
+    return await run_console(settings, intro=intro)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--json", action="store_true", help="one JSON array of hits")
 
-    add("run", cmd_run, "what `make run` does: demo data, then a search")
+    add("serve", cmd_serve, "run the Slack app (Socket Mode or HTTP, see .env.example)")
+    add("console", cmd_console, "try the bot in the terminal: the Slack handlers, without Slack")
+    add("run", cmd_run, "what `make run` does: demo data, then serve (or the console)")
     return parser
 
 

@@ -23,11 +23,46 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     slash_command: str = "/episodes"
     port: int = 3000
+    host: str = "0.0.0.0"  # noqa: S104 - HTTP mode must be reachable by Slack
     log_level: str = "INFO"
 
     @property
     def has_slack(self) -> bool:
         return bool(self.slack_bot_token)
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def check_for_serve(self) -> None:
+        """Raise ConfigError naming the first setting ``serve`` cannot work with.
+
+        Socket Mode needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN; HTTP mode needs SLACK_BOT_TOKEN
+        and SLACK_SIGNING_SECRET.
+        """
+        if not self.slack_bot_token:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is not set: put the bot token (xoxb-...) in .env "
+                "(README, 'Connect to Slack'), or try the bot locally: python -m bot console"
+            )
+        if not self.slack_bot_token.startswith("xoxb-"):
+            raise ConfigError(
+                "SLACK_BOT_TOKEN must be a bot token starting with xoxb- "
+                "(OAuth & Permissions -> Bot User OAuth Token)"
+            )
+        if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
+            raise ConfigError(
+                "SLACK_APP_TOKEN must be an app-level token starting with xapp- "
+                "(Basic Information -> App-Level Tokens, scope connections:write)"
+            )
+        if not self.slack_app_token and not self.slack_signing_secret:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify Slack's requests "
+                "(Basic Information -> App Credentials), or set SLACK_APP_TOKEN for Socket Mode"
+            )
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def _int(name: str, default: int) -> int:
@@ -55,6 +90,12 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
     api_url = get("SLACK_API_URL") or "https://slack.com/api/"
     if not api_url.startswith(("http://", "https://")):
         raise ConfigError("SLACK_API_URL must be an http(s) URL")
+    port = _int("PORT", 3000)
+    if not 1 <= port <= 65535:
+        raise ConfigError("PORT must be between 1 and 65535")
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in _LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
     return Settings(
         database_path=get("DATABASE_PATH") or "data/episodes.db",
         glossary_path=get("GLOSSARY_PATH"),
@@ -63,6 +104,7 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
         slash_command=command,
-        port=_int("PORT", 3000),
-        log_level=(get("LOG_LEVEL") or "INFO").upper(),
+        port=port,
+        host=get("HOST") or "0.0.0.0",  # noqa: S104
+        log_level=log_level,
     )

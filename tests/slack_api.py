@@ -19,7 +19,12 @@ test that posts through it also checks the message. Use the ``slack_api`` fixtur
 
 Unprogrammed calls get a plausible success (``auth.test`` names the bot ``UBOT``/``BBOT``;
 ``chat.postMessage`` returns a fresh ``ts``). Calls to response URLs are recorded with method
-``"response_url"`` and ``args["key"]`` set to the URL's key.
+``"response_url"`` and ``args["key"]`` set to the URL's key. ``hold(method)`` makes answers to
+``method`` wait until released (to see what the bot does before Slack answers).
+
+Socket Mode is there too: ``apps.connections.open`` hands out ``ws://127.0.0.1:<port>/socket-mode``;
+``await slack_api.socket_send("slash_commands", payload)`` pushes an envelope to the connected app
+and its acknowledgement is recorded as method ``"socket_ack"``.
 
 **Slack's side of the bot's endpoint.** Slack signs every request it sends; :func:`signed_headers`
 signs a body exactly as Slack does (``v0=`` HMAC-SHA256 of ``v0:{timestamp}:{body}``), and
@@ -80,6 +85,9 @@ class SlackApi:
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._holds: dict[str, asyncio.Event] = {}
+        self._sockets: list[web.WebSocketResponse] = []
+        self._envelopes = itertools.count(1)
         self.port = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -88,6 +96,7 @@ class SlackApi:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_get("/socket-mode", self._socket_mode)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -96,6 +105,10 @@ class SlackApi:
         return self
 
     async def close(self) -> None:
+        for event in self._holds.values():
+            event.set()
+        for ws in list(self._sockets):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -133,6 +146,12 @@ class SlackApi:
         ``{"ok": true}`` for 200 and ``{"ok": false, "error": "..."}`` otherwise.
         """
         self._programmed[method].append(_Reply(status, json, dict(headers or {}), times))
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Make answers to ``method`` wait until the returned event is set (at most 10 s)."""
+        event = asyncio.Event()
+        self._holds[method] = event
+        return event
 
     def reset(self) -> None:
         """Forget recorded calls and programmed answers."""
@@ -183,7 +202,44 @@ class SlackApi:
         default = {"ok": True} if not problems else {"ok": False, "error": "invalid_blocks"}
         return await self._answer(request, "response_url", args, default, 400 if problems else 200)
 
+    async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({
+            "type": "hello", "num_connections": len(self._sockets),
+            "debug_info": {"host": "127.0.0.1"}, "connection_info": {"app_id": "A0APP"},
+        })  # fmt: skip
+        try:
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    ack = json.loads(msg.data)
+                    call = Call("socket_ack", ack, {}, 200, None, time.monotonic())
+                    async with self._changed:
+                        self.calls.append(call)
+                        self._changed.notify_all()
+        finally:
+            self._sockets.remove(ws)
+        return ws
+
+    async def socket_send(self, kind: str, payload: dict[str, Any], timeout: float = 5.0) -> str:
+        """Push a Socket Mode envelope (``slash_commands``, ``events_api``, ``interactive``) to
+        the connected app; its envelope id. Waits (bounded) for the app to connect."""
+        deadline = time.monotonic() + timeout
+        while not self._sockets:
+            if time.monotonic() > deadline:
+                raise AssertionError("no Socket Mode connection")
+            await asyncio.sleep(0.02)
+        envelope_id = f"env-{next(self._envelopes)}"
+        await self._sockets[-1].send_json({
+            "envelope_id": envelope_id, "type": kind, "payload": payload,
+            "accepts_response_payload": kind != "events_api", "retry_attempt": 0,
+        })  # fmt: skip
+        return envelope_id
+
     def _default_answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket-mode"}
         if method == "auth.test":
             return {
                 "ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "episode-bot",
@@ -220,6 +276,12 @@ class SlackApi:
             if body is None:
                 body = {"ok": True} if status == 200 else {"ok": False, "error": f"http_{status}"}
         call = Call(method, args, dict(request.headers), status, body, time.monotonic())
+        hold = self._holds.get(method)
+        if hold is not None:
+            try:
+                await asyncio.wait_for(hold.wait(), 10)
+            except TimeoutError:
+                pass
         async with self._changed:
             self.calls.append(call)
             self._changed.notify_all()
@@ -352,25 +414,31 @@ def signed_headers(
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature or ""}
 
 
-def slash_command(
+def slash_command_fields(
     text: str,
     *,
     command: str = "/episodes",
     user_id: str = "U0ASKER",
-    user_name: str = "asker",
     channel_id: str = "C0GENERAL",
     channel_name: str = "general",
     response_url: str,
-    trigger_id: str = "123.456.abc",
-) -> tuple[str, str]:
-    """The form body (and its content type) Slack posts for ``/episodes <text>``."""
-    body = urlencode({
+) -> dict[str, str]:
+    """Fields Slack sends for ``/episodes <text>`` (form-encoded over HTTP, JSON in Socket Mode)."""
+    return {
         "token": "legacy-verification-token", "team_id": TEAM_ID, "team_domain": "test",
         "channel_id": channel_id, "channel_name": channel_name, "user_id": user_id,
-        "user_name": user_name, "command": command, "text": text, "api_app_id": "A0APP",
-        "is_enterprise_install": "false", "response_url": response_url, "trigger_id": trigger_id,
-    })  # fmt: skip
-    return body, "application/x-www-form-urlencoded"
+        "user_name": "asker", "command": command, "text": text, "api_app_id": "A0APP",
+        "is_enterprise_install": "false", "response_url": response_url,
+        "trigger_id": "123.456.abc",
+    }  # fmt: skip
+
+
+def slash_command(text: str, **fields: Any) -> tuple[str, str]:
+    """The form body (and its content type) Slack posts for ``/episodes <text>``.
+
+    Keyword arguments as for :func:`slash_command_fields` (``response_url`` is required).
+    """
+    return urlencode(slash_command_fields(text, **fields)), "application/x-www-form-urlencoded"
 
 
 def event_callback(event: dict[str, Any], *, event_id: str = "Ev0001") -> tuple[str, str]:

@@ -1,0 +1,220 @@
+"""The Slack app: builds the Bolt ``AsyncApp``, registers the handlers, serves it.
+
+``serve`` connects by Socket Mode when SLACK_APP_TOKEN is set, else listens for HTTP on PORT
+(``POST /slack/events`` for Slack, ``GET /healthz`` for checks). Bolt verifies request signatures
+and timestamps; slack-sdk's retry handlers deal with 429 (honouring Retry-After) and 5xx.
+
+Example:
+    >>> await serve(load_settings())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import ConfigError, Settings
+from handlers import actions, commands, mentions
+from handlers.context import Deps, bind
+from storage import Store
+
+log = logging.getLogger("episode_bot")
+
+# Modules with a ``register(app)``; importing them also adds their rows to the subcommand table
+# (handlers/commands.py). The console uses the same list. handlers/digest.py goes here too.
+HANDLER_MODULES = (commands, mentions, actions)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """slack-sdk's own: connection resets, 429 (waits Retry-After), 500/503 (with backoff)."""
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+def build_client(
+    settings: Settings, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """The Web API client: SLACK_API_URL as base URL, retry handlers installed."""
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        session=session,
+        timeout=15,
+        retry_handlers=retry_handlers(),
+    )
+
+
+def build_app(deps: Deps, *, client: AsyncWebClient | None = None) -> AsyncApp:
+    """The Bolt app with every handler module registered.
+
+    Request verification (signature, 5-minute timestamp window) is Bolt's; it is off only in
+    Socket Mode without a signing secret, where requests come over the authenticated socket.
+    """
+    settings = deps.settings
+    client = client or build_client(settings)
+    app = AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        request_verification_enabled=bool(settings.slack_signing_secret),
+        logger=logging.getLogger("episode_bot.bolt"),
+    )
+    bind(app, deps)
+    for module in HANDLER_MODULES:
+        module.register(app)
+
+    @app.error
+    async def on_error(error: Exception, body: dict) -> None:
+        # Handlers catch their own failures (handlers/context.py: guarded); this is the net.
+        kind = body.get("type") or body.get("command") or "request"
+        log.error("unhandled %s: %s: %s", kind, type(error).__name__, error)
+
+    return app
+
+
+def web_app(app: AsyncApp, deps: Deps) -> web.Application:
+    """HTTP mode: Slack's requests at POST /slack/events, health at GET /healthz."""
+
+    async def slack_events(request: web.Request) -> web.Response:
+        bolt_response = await app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(request: web.Request) -> web.Response:
+        try:
+            row = await deps.store.fetchone("SELECT count(*) FROM episodes")
+        except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+            log.warning("health check: database not readable: %s", exc)
+            return web.json_response({"ok": False, "error": "database not readable"}, status=503)
+        return web.json_response({"ok": True, "episodes": row[0]})
+
+    web_application = web.Application()
+    web_application.router.add_post(EVENTS_PATH, slack_events)
+    web_application.router.add_get(HEALTH_PATH, healthz)
+    return web_application
+
+
+# -- background jobs -----------------------------------------------------------------------------
+# Started by `serve` only (not by the console or tests), after the app is built. A job is an async
+# function taking the deps and the Web API client; it returns an async "stop" function (or None).
+# handlers/digest.py appends its scheduler here, e.g. BACKGROUND_JOBS.append(start_digest).
+Stop = Callable[[], Awaitable[None]]
+BackgroundJob = Callable[[Deps, AsyncWebClient], Awaitable[Stop | None]]
+BACKGROUND_JOBS: list[BackgroundJob] = []
+
+
+async def start_background_jobs(deps: Deps, client: AsyncWebClient) -> list[Stop]:
+    """Start every job in :data:`BACKGROUND_JOBS`; returns their stop functions."""
+    stops = []
+    for job in BACKGROUND_JOBS:
+        stop = await job(deps, client)
+        if stop is not None:
+            stops.append(stop)
+    return stops
+
+
+# -- serving -------------------------------------------------------------------------------------
+async def check_bot_token(client: AsyncWebClient, settings: Settings) -> dict:
+    """auth.test at start, so a revoked or mistyped token is one clear line, not a failed reply."""
+    try:
+        return dict((await client.auth_test()).data)  # type: ignore[arg-type]
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else "unknown"
+        raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({error}); copy it again") from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise ConfigError(
+            f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url} ({type(exc).__name__})"
+        ) from None
+
+
+async def serve(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve until ``stop`` is set (or SIGINT/SIGTERM). ``ready`` gets a line saying where."""
+    settings.check_for_serve()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+            pass
+    async with await Store.open(settings.database_path) as store:
+        async with aiohttp.ClientSession() as session:
+            client = build_client(settings, session)
+            auth = await check_bot_token(client, settings)
+            deps = Deps(store, settings)
+            app = build_app(deps, client=client)
+            stops = await start_background_jobs(deps, client)
+            try:
+                if settings.socket_mode:
+                    await _serve_socket_mode(app, settings, stop, auth, ready)
+                else:
+                    await _serve_http(app, deps, settings, stop, auth, ready)
+            finally:
+                for stop_job in stops:
+                    await stop_job()
+
+
+async def _serve_socket_mode(app, settings, stop, auth, ready) -> None:  # noqa: ANN001
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    handler = AsyncSocketModeHandler(app, settings.slack_app_token)
+    try:
+        await handler.connect_async()
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else "unknown"
+        raise ConfigError(f"Slack refused SLACK_APP_TOKEN ({error}); copy it again") from None
+    line = f"connected to Slack workspace {auth.get('team')!r} as @{auth.get('user')} (Socket Mode)"
+    log.info(line)
+    if ready:
+        ready(line)
+    try:
+        await stop.wait()
+    finally:
+        await handler.close_async()
+
+
+async def _serve_http(app, deps, settings, stop, auth, ready) -> None:  # noqa: ANN001
+    runner = web.AppRunner(web_app(app, deps), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"PORT={settings.port}: cannot listen there ({exc.strerror})"
+            ) from None
+        line = (
+            f"serving workspace {auth.get('team')!r} as @{auth.get('user')}: Slack requests at "
+            f"http://{settings.host}:{settings.port}{EVENTS_PATH}, health at {HEALTH_PATH}"
+        )
+        log.info(line)
+        if ready:
+            ready(line)
+        await stop.wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,238 @@
+"""What every handler is given: the store and settings, who asked where, and where answers go.
+
+Handlers are written once against :class:`Ask` and its :class:`Outbox`; the Slack listeners build
+an ``Ask`` around Bolt's request (:func:`slack_ask`), the console builds one that prints
+(bot/console.py). So ``/episodes argo`` runs the same code in Slack and in the terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.config import Settings
+from handlers.render import Message, render_notice
+from storage import Store, StoreError
+
+log = logging.getLogger("episode_bot.handlers")
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the handlers run on: one open store and the settings."""
+
+    store: Store
+    settings: Settings
+
+
+class CannotPost(Exception):
+    """Slack refused to post where asked (a private channel or DM the bot is not in, archived)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class DeliveryError(Exception):
+    """A response URL did not take the message (after the retries)."""
+
+
+class Outbox(Protocol):
+    """Where a handler's answers go. Slack's is :class:`SlackOutbox`; the console prints."""
+
+    async def private(self, message: Message, *, replace: bool = False) -> None:
+        """Show ``message`` only to the person who asked (``replace``: instead of the preview)."""
+
+    async def delete_private(self) -> None:
+        """Remove the private preview the button was pressed on."""
+
+    async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
+        """Post visibly in ``channel`` (in a thread when ``thread_ts``); the message ts.
+
+        Raises CannotPost when Slack won't let the bot post there.
+        """
+
+    async def post_here(self, message: Message) -> None:
+        """Post visibly where the command was typed, through its response URL.
+
+        Works in conversations the bot is not a member of; raises CannotPost when refused.
+        """
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One person's request: who asked, where, from which surface, and where answers go.
+
+    ``source`` is ``slash``, ``mention``, ``dm``, ``action`` or ``console`` (recorded with
+    each search).
+    """
+
+    deps: Deps
+    outbox: Outbox
+    user_id: str | None
+    channel_id: str | None
+    source: str
+
+    @property
+    def store(self) -> Store:
+        return self.deps.store
+
+    @property
+    def command(self) -> str:
+        return self.deps.settings.slash_command
+
+
+# Slack errors that mean "not allowed to post there", as opposed to "Slack is having trouble".
+_REFUSALS = {
+    "channel_not_found", "not_in_channel", "is_archived", "restricted_action",
+    "restricted_action_read_only_channel", "restricted_action_non_threadable_channel",
+    "restricted_action_thread_only_channel", "cannot_reply_to_message", "ekm_access_denied",
+    "team_access_not_granted", "messages_tab_disabled", "access_denied",
+}  # fmt: skip
+
+
+class SlackOutbox:
+    """Answers through Slack: response URLs for private previews, the Web API for posts.
+
+    Uses the client's retry handlers (429 with Retry-After, 5xx) for the response URL too.
+    """
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        user_id: str | None,
+        channel_id: str | None,
+        response_url: str | None = None,
+    ):
+        self.client = client
+        self.user_id = user_id
+        self.channel_id = channel_id
+        self.response_url = response_url
+
+    async def _respond(self, body: dict[str, Any]) -> None:
+        if not self.response_url:
+            raise DeliveryError("no response URL to answer on")
+        hook = AsyncWebhookClient(
+            self.response_url,
+            session=self.client.session,
+            retry_handlers=list(self.client.retry_handlers or []),
+            timeout=10,
+        )
+        resp = await hook.send_dict(body)
+        if resp.status_code != 200:
+            raise DeliveryError(f"response URL answered {resp.status_code}: {resp.body[:200]}")
+
+    async def private(self, message: Message, *, replace: bool = False) -> None:
+        if self.response_url:
+            body = {**message.payload(), "response_type": "ephemeral", "replace_original": replace}
+            await self._respond(body)
+        elif self.channel_id and self.user_id:
+            await self.client.chat_postEphemeral(
+                channel=self.channel_id, user=self.user_id, **message.payload()
+            )
+        else:
+            raise DeliveryError("nowhere to answer privately")
+
+    async def delete_private(self) -> None:
+        await self._respond({"delete_original": True})
+
+    async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
+        try:
+            resp = await self.client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, **message.payload()
+            )
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else None
+            if error in _REFUSALS:
+                raise CannotPost(error) from exc
+            raise
+        return str(resp.get("ts") or "")
+
+    async def post_here(self, message: Message) -> None:
+        try:
+            await self._respond(
+                {**message.payload(), "response_type": "in_channel", "replace_original": False}
+            )
+        except DeliveryError as exc:
+            raise CannotPost(str(exc)) from exc
+
+
+def slack_ask(
+    deps: Deps,
+    client: AsyncWebClient,
+    *,
+    user_id: str | None,
+    channel_id: str | None,
+    response_url: str | None = None,
+    source: str,
+) -> Ask:
+    outbox = SlackOutbox(client, user_id=user_id, channel_id=channel_id, response_url=response_url)
+    return Ask(deps, outbox, user_id, channel_id, source)
+
+
+# -- the app's dependencies, per Bolt app --------------------------------------------------------
+_DEPS: weakref.WeakKeyDictionary[Any, Deps] = weakref.WeakKeyDictionary()
+
+
+def bind(app: Any, deps: Deps) -> None:
+    """Attach ``deps`` to a Bolt app before the handler modules' ``register(app)`` run."""
+    _DEPS[app] = deps
+
+
+def deps_for(app: Any) -> Deps:
+    """The deps :func:`bind` attached to ``app`` (what ``register(app)`` functions call)."""
+    try:
+        return _DEPS[app]
+    except KeyError:
+        raise RuntimeError("bind(app, deps) must run before register(app)") from None
+
+
+# -- failures ------------------------------------------------------------------------------------
+def problem_text(exc: BaseException) -> str:
+    """The short private message for a failure (never the exception text itself)."""
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower():
+        return ":hourglass: The episode database is busy right now. Please try again in a moment."
+    if isinstance(exc, sqlite3.Error | StoreError):
+        return ":warning: I couldn't read the episode database. Please try again in a moment."
+    if isinstance(exc, SlackApiError | DeliveryError):
+        return ":warning: Slack didn't accept my answer. Please try again in a moment."
+    return ":warning: Something went wrong on my side. Please try again in a moment."
+
+
+async def guarded(ask: Ask, what: str, work: Callable[[], Awaitable[None]], **details: Any) -> None:
+    """Run ``work``; on failure, log one line with context and tell the asker privately.
+
+    The process keeps serving: nothing propagates to Bolt.
+    """
+    try:
+        await work()
+    except Exception as exc:  # noqa: BLE001 - the user gets a message, the log gets the details
+        where = " ".join(f"{k}={v!r}" for k, v in details.items())
+        expected = isinstance(exc, SlackApiError | DeliveryError | sqlite3.Error | StoreError)
+        log.error(
+            "%s failed (user=%s channel=%s source=%s %s): %s: %s",
+            what, ask.user_id, ask.channel_id, ask.source, where, type(exc).__name__,
+            _describe(exc), exc_info=not expected,
+        )  # fmt: skip
+        try:
+            await ask.outbox.private(render_notice(problem_text(exc)))
+        except Exception as again:  # noqa: BLE001
+            log.error(
+                "%s: could not tell user=%s about it either: %s: %s",
+                what, ask.user_id, type(again).__name__, _describe(again),
+            )  # fmt: skip
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SlackApiError) and exc.response is not None:
+        return f"Slack said {exc.response.status_code} {exc.response.get('error')!r}"
+    return str(exc)[:300]

@@ -1,0 +1,438 @@
+"""The Slack app for real: signed HTTP requests in, the Web API stand-in out, the corpus database.
+
+Each test runs bot.app's production wiring on 127.0.0.1 (tests/bot/harness.py) and checks what
+Slack would receive: response URL payloads, chat.postMessage calls, and rows in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+import aiohttp
+
+from handlers.commands import SUBCOMMANDS, Subcommand
+from handlers.render import Message, render_notice
+from storage import get_episode, list_episodes
+from tests.bot.harness import running_bot
+from tests.slack_api import (
+    BOT_ID,
+    BOT_USER_ID,
+    block_actions,
+    block_kit_problems,
+    event_callback,
+    signed_headers,
+    slash_command,
+)
+
+
+def everything(args: dict[str, Any]) -> str:
+    return json.dumps(args, ensure_ascii=False)
+
+
+def displayed(args: dict[str, Any]) -> str:
+    """Everything Slack renders from a payload: text objects and fallback, not button values."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items() if k != "value"}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return json.dumps(walk(args), ensure_ascii=False)
+
+
+def buttons(args: dict[str, Any]) -> list[dict[str, Any]]:
+    return Message(args.get("text", ""), tuple(args.get("blocks", ()))).buttons()
+
+
+def button(args: dict[str, Any], prefix: str) -> dict[str, Any]:
+    found = [b for b in buttons(args) if b["action_id"].startswith(prefix)]
+    assert found, f"no {prefix} button in {[b['action_id'] for b in buttons(args)]}"
+    return found[0]
+
+
+async def slash(bot, slack_api, text: str, *, key: str = "r1", **fields: Any) -> dict[str, Any]:
+    """Run ``/episodes <text>``; the payload posted to its response URL."""
+    before = len(slack_api.calls_to("response_url"))
+    url = slack_api.response_url(key)
+    status, body = await bot.send(slash_command(text, response_url=url, **fields))
+    assert (status, body) == (200, "")
+    calls = await slack_api.wait_for("response_url", before + 1)
+    return calls[before].args
+
+
+async def click(bot, slack_api, btn: dict[str, Any], **fields: Any) -> None:
+    url = slack_api.response_url("click")
+    status, _ = await bot.send(block_actions(btn["action_id"], btn.get("value", ""),
+                                             response_url=url, **fields))  # fmt: skip
+    assert status == 200
+
+
+def mention_event(text: str, *, ts: str = "1700000100.000200", **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "app_mention", "user": "U0ASKER", "text": text, "ts": ts,
+        "channel": "C0GENERAL", "event_ts": ts, **extra,
+    }  # fmt: skip
+
+
+# -- slash command -------------------------------------------------------------------------------
+async def test_search_shows_a_private_preview_of_three_quotes(bot, slack_api) -> None:
+    args = await slash(bot, slack_api, "argo")
+    assert args["response_type"] == "ephemeral"
+    assert args["unfurl_links"] is False and args["unfurl_media"] is False
+    assert block_kit_problems(args) == []
+    shares = [b for b in buttons(args) if b["action_id"].startswith("share")]
+    assert len(shares) == 3
+    first = json.loads(shares[0]["value"])
+    episode = await get_episode(bot.store, first["e"])
+    assert episode is not None and first["q"] == "argo" and first["p"] == 0
+    text = everything(args)
+    assert episode.title.split(":")[0] in text
+    assert "Argo" in text and "youtube.com/watch?v=" in text and f"t={int(first['s'])}s" in text
+    # the timestamp is the link text, e.g. "▶ 14:15"
+    assert f"{int(first['s']) // 60}:{int(first['s']) % 60:02d}" in text
+    assert {b["action_id"] for b in buttons(args)} >= {"page_next", "dismiss"}
+    row = await bot.store.fetchone("SELECT * FROM search_log ORDER BY id DESC LIMIT 1")
+    assert (row["query"], row["hits"], row["user_id"], row["channel_id"], row["source"]) == (
+        "argo",
+        3,
+        "U0ASKER",
+        "C0GENERAL",
+        "slash",
+    )
+
+
+async def test_ack_comes_before_the_answer_is_delivered(bot, slack_api) -> None:
+    gate = slack_api.hold("response_url")
+    url = slack_api.response_url()
+    status, body = await asyncio.wait_for(bot.send(slash_command("argo", response_url=url)), 5)
+    assert (status, body) == (200, "")  # acknowledged while the answer is still held
+    gate.set()
+    await slack_api.wait_for("response_url")
+
+
+async def test_share_posts_the_quote_visibly_and_records_it(bot, slack_api) -> None:
+    preview = await slash(bot, slack_api, "argo")
+    share = button(preview, "share_hit_1")
+    await click(bot, slack_api, share)
+    [post] = await slack_api.wait_for("chat.postMessage")
+    assert post.args["channel"] == "C0GENERAL"
+    assert "thread_ts" not in post.args or post.args["thread_ts"] is None
+    assert post.args["unfurl_links"] is False and block_kit_problems(post.args) == []
+    assert "shared by <@U0ASKER>" in everything(post.args)
+    value = json.loads(share["value"])
+    assert f"t={int(value['s'])}s" in everything(post.args)
+    # the preview is removed once shared
+    removed = await slack_api.wait_for("response_url", 2)
+    assert removed[-1].args == {"delete_original": True, "key": "click"}
+    row = await bot.store.fetchone("SELECT * FROM shares")
+    assert (row["episode_id"], row["user_id"], row["channel_id"], row["query"]) == (
+        value["e"],
+        "U0ASKER",
+        "C0GENERAL",
+        "argo",
+    )
+    assert row["message_ts"] == post.answer["ts"]
+
+
+async def test_share_where_the_bot_is_not_a_member_uses_the_response_url(bot, slack_api) -> None:
+    preview = await slash(bot, slack_api, "argo", channel_id="G0PRIVATE")
+    slack_api.reply("chat.postMessage", json={"ok": False, "error": "channel_not_found"})
+    await click(bot, slack_api, button(preview, "share_hit_0"), channel_id="G0PRIVATE")
+    calls = await slack_api.wait_for("response_url", 3)
+    visible = calls[1].args
+    assert visible["response_type"] == "in_channel" and visible["replace_original"] is False
+    assert "shared by <@U0ASKER>" in everything(visible)
+    assert calls[2].args.get("delete_original") is True
+
+
+async def test_share_that_cannot_be_posted_says_so_privately(bot, slack_api) -> None:
+    preview = await slash(bot, slack_api, "argo", channel_id="D0SOMEONE")
+    slack_api.reply("chat.postMessage", json={"ok": False, "error": "channel_not_found"})
+    slack_api.reply("response_url", status=404, json={"ok": False, "error": "channel_not_found"})
+    await click(bot, slack_api, button(preview, "share_hit_0"), channel_id="D0SOMEONE")
+    calls = await slack_api.wait_for("response_url", 3)
+    note = calls[2].args
+    assert note["response_type"] == "ephemeral"
+    assert "can't post in this conversation" in note["text"]
+    assert "youtube.com" in note["text"]  # the link to copy instead
+    assert await bot.store.fetchone("SELECT * FROM shares") is None
+
+
+async def test_paging_replaces_the_preview(bot, slack_api) -> None:
+    first = await slash(bot, slack_api, "kubernetes")
+    await click(bot, slack_api, button(first, "page_next"))
+    [second] = (await slack_api.wait_for("response_url", 2))[1:]
+    assert second.args["replace_original"] is True
+    assert "Quotes 4–6" in everything(second.args)
+    assert json.loads(button(second.args, "share_hit_0")["value"])["p"] == 1
+    await click(bot, slack_api, button(second.args, "page_prev"))
+    third = (await slack_api.wait_for("response_url", 3))[2].args
+    assert "Quotes 1–3" in everything(third)
+    assert [b["value"] for b in buttons(third) if b["action_id"].startswith("share")] == [
+        b["value"] for b in buttons(first) if b["action_id"].startswith("share")
+    ]
+    # paging is not a new search
+    rows = await bot.store.fetchall("SELECT query FROM search_log")
+    assert [r["query"] for r in rows] == ["kubernetes"]
+
+
+async def test_dismiss_deletes_the_preview(bot, slack_api) -> None:
+    preview = await slash(bot, slack_api, "argo")
+    await click(bot, slack_api, button(preview, "dismiss"))
+    calls = await slack_api.wait_for("response_url", 2)
+    assert calls[1].args == {"delete_original": True, "key": "click"}
+
+
+async def test_help_and_empty_command_come_from_the_subcommand_table(bot, slack_api) -> None:
+    for text in ("help", "", "HELP"):
+        args = await slash(bot, slack_api, text, key=f"help{text}")
+        assert block_kit_problems(args) == []
+        shown = everything(args)
+        for row in SUBCOMMANDS:
+            assert row.usage.replace("<", "&lt;").replace(">", "&gt;") in shown
+            for example in row.examples:
+                assert f"/episodes {example}" in shown
+
+    # A row added by another module shows up in help and is dispatched, with no other change.
+    async def ping(ask, words: str) -> None:
+        await ask.outbox.private(render_notice(f"pong {words}"))
+
+    SUBCOMMANDS.append(Subcommand("ping", "ping [words]", "answers pong", ping, ("ping",)))
+    try:
+        assert "ping [words]" in everything(await slash(bot, slack_api, "help", key="h2"))
+        assert "pong hello" in everything(await slash(bot, slack_api, "ping hello", key="p"))
+    finally:
+        SUBCOMMANDS[:] = [row for row in SUBCOMMANDS if row.name != "ping"]
+
+
+async def test_latest_lists_the_newest_episodes(bot, slack_api) -> None:
+    args = await slash(bot, slack_api, "latest")
+    newest = await list_episodes(bot.store, limit=5)
+    shown = everything(args)
+    positions = [shown.find(e.title.replace("&", "&amp;")[:40]) for e in newest]
+    assert all(p >= 0 for p in positions) and positions == sorted(positions)
+    assert block_kit_problems(args) == []
+    # "Chapters" opens an episode card in place of the list
+    await click(bot, slack_api, button(args, "open_episode_0"))
+    card = (await slack_api.wait_for("response_url", 2))[1].args
+    assert card["replace_original"] is True
+    assert card["blocks"][0]["text"]["text"] == newest[0].title[:150]
+
+
+async def test_latest_with_words_is_a_search(bot, slack_api) -> None:
+    args = await slash(bot, slack_api, "latest trends in kubernetes")
+    assert "Quotes 1–3 for *latest trends in kubernetes*" in everything(args)
+
+
+async def test_episode_card_has_guests_links_and_chapters(bot, slack_api) -> None:
+    args = await slash(bot, slack_api, "episode devrel metaflow")
+    episode = await get_episode(bot.store, "devrel-open-source-machine-learning")
+    assert episode is not None and episode.chapters
+    shown = everything(args)
+    assert args["blocks"][0]["type"] == "header"
+    assert args["blocks"][0]["text"]["text"] == episode.title[:150]
+    for guest in episode.guests:
+        assert guest in shown
+    for chapter in episode.chapters:
+        assert f"t={int(chapter.start)}s|" in shown
+    assert block_kit_problems(args) == []
+    # by exact id too
+    again = await slash(bot, slack_api, f"episode {episode.id}", key="r2")
+    assert again["blocks"][0]["text"]["text"] == episode.title[:150]
+
+
+async def test_share_an_episode_card(bot, slack_api) -> None:
+    card = await slash(bot, slack_api, "episode devrel metaflow")
+    await click(bot, slack_api, button(card, "share_episode"))
+    [post] = await slack_api.wait_for("chat.postMessage")
+    assert "shared by <@U0ASKER>" in everything(post.args)
+    assert post.args["blocks"][0]["type"] == "header"
+
+
+async def test_unknown_episode_and_no_results_are_honest(bot, slack_api) -> None:
+    args = await slash(bot, slack_api, "episode zzzqqq nonexistent")
+    assert "No episode matches *zzzqqq nonexistent*" in args["text"]
+    args = await slash(bot, slack_api, "qqqzzzxv", key="r2")
+    assert "Nothing found for *qqqzzzxv*" in everything(args)
+    assert "Tip:" in everything(args) or "Did you mean" in everything(args)
+    assert args["response_type"] == "ephemeral"
+    row = await bot.store.fetchone("SELECT hits FROM search_log WHERE query = 'qqqzzzxv'")
+    assert row["hits"] == 0
+
+
+async def test_channel_and_user_pings_in_a_query_are_escaped(bot, slack_api) -> None:
+    for i, text in enumerate(("<!channel> <@U123> kubernetes & docker", "&lt;!here&gt; argo")):
+        args = await slash(bot, slack_api, text, key=f"x{i}")
+        shown = displayed(args)
+        for ping in ("<!channel>", "<!here>", "<@U123>", "<!everyone>"):
+            assert ping not in shown
+        assert block_kit_problems(args) == []
+    assert "&lt;!here&gt;" in shown or "@here" in shown
+
+
+# -- mentions and DMs ----------------------------------------------------------------------------
+async def test_mention_is_answered_in_its_thread(bot, slack_api) -> None:
+    status, _ = await bot.send(event_callback(mention_event(f"<@{BOT_USER_ID}> what is devrel?")))
+    assert status == 200
+    [post] = await slack_api.wait_for("chat.postMessage")
+    assert post.args["channel"] == "C0GENERAL"
+    assert post.args["thread_ts"] == "1700000100.000200"
+    assert post.args["unfurl_links"] is False and block_kit_problems(post.args) == []
+    assert "devrel" in everything(post.args).lower()
+    assert not [b for b in buttons(post.args)]  # a public answer: links, no private buttons
+    row = await bot.store.fetchone("SELECT query, source FROM search_log")
+    assert (row["query"], row["source"]) == ("what is devrel?", "mention")
+
+
+async def test_mention_inside_a_thread_answers_in_that_thread(bot, slack_api) -> None:
+    event = mention_event(f"<@{BOT_USER_ID}> argo", ts="1700000200.1", thread_ts="1700000000.5")
+    await bot.send(event_callback(event, event_id="EvThread"))
+    [post] = await slack_api.wait_for("chat.postMessage")
+    assert post.args["thread_ts"] == "1700000000.5"
+
+
+async def test_direct_message_is_answered_in_the_dm(bot, slack_api) -> None:
+    event = {
+        "type": "message", "channel_type": "im", "channel": "D0ASKER", "user": "U0ASKER",
+        "text": "feature store", "ts": "1700000300.000100", "event_ts": "1700000300.000100",
+    }  # fmt: skip
+    await bot.send(event_callback(event, event_id="EvDM"))
+    [post] = await slack_api.wait_for("chat.postMessage")
+    assert post.args["channel"] == "D0ASKER"
+    assert not post.args.get("thread_ts")
+    assert "feature store" in everything(post.args).lower()
+    row = await bot.store.fetchone("SELECT source FROM search_log")
+    assert row["source"] == "dm"
+
+
+async def test_bot_messages_are_ignored(bot, slack_api) -> None:
+    own = {
+        "type": "message", "channel_type": "im", "channel": "D0ASKER", "user": BOT_USER_ID,
+        "bot_id": BOT_ID, "text": "argo", "ts": "1700000400.1",
+    }  # fmt: skip
+    other = {**own, "user": "U0OTHERBOT", "bot_id": "B0OTHER", "ts": "1700000400.2"}
+    edit = {**own, "user": "U0ASKER", "subtype": "message_changed", "ts": "1700000400.3"}
+    edit.pop("bot_id")
+    mention_by_bot = mention_event(f"<@{BOT_USER_ID}> argo", bot_id="B0OTHER")
+    for i, event in enumerate((own, other, edit, mention_by_bot)):
+        status, _ = await bot.send(event_callback(event, event_id=f"EvBot{i}"))
+        assert status == 200
+    await slack_api.quiet(0.3)
+    assert slack_api.calls_to("chat.postMessage") == []
+
+
+async def test_duplicate_event_is_answered_once_even_after_restart(bot_db, slack_api, bot) -> None:
+    body = event_callback(mention_event(f"<@{BOT_USER_ID}> argo"), event_id="EvOnce")
+    assert (await bot.send(body))[0] == 200
+    await slack_api.wait_for("chat.postMessage")
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert (await bot.send(body, headers=retry))[0] == 200
+    async with running_bot(bot_db, slack_api) as restarted:
+        assert (await restarted.send(body, headers={**retry, "X-Slack-Retry-Num": "2"}))[0] == 200
+        await slack_api.quiet(0.3)
+    assert len(slack_api.calls_to("chat.postMessage")) == 1
+
+
+async def test_mention_with_a_ping_is_escaped(bot, slack_api) -> None:
+    await bot.send(event_callback(mention_event(f"<@{BOT_USER_ID}> <!channel> argo")))
+    [post] = await slack_api.wait_for("chat.postMessage")
+    assert "<!channel>" not in everything(post.args)
+    assert "@channel argo" in displayed(post.args)
+
+
+# -- request verification ------------------------------------------------------------------------
+async def test_bad_signature_is_refused(bot, slack_api) -> None:
+    body = slash_command("argo", response_url=slack_api.response_url())
+    status, _ = await bot.send(body, secret="not-the-signing-secret")
+    assert status == 401
+    # a body changed after signing
+    headers = {"Content-Type": body[1], **signed_headers(body[0])}
+    tampered = body[0].replace("argo", "argh").encode()
+    async with bot.http.post(bot.url + "/slack/events", data=tampered, headers=headers) as resp:
+        assert resp.status == 401
+    await slack_api.quiet(0.2)
+    assert slack_api.calls_to("response_url") == []
+
+
+async def test_old_timestamp_is_refused(bot, slack_api) -> None:
+    body = slash_command("argo", response_url=slack_api.response_url())
+    status, _ = await bot.send(body, timestamp=int(time.time()) - 5 * 60 - 10)
+    assert status == 401
+    status, _ = await bot.send(body, timestamp=int(time.time()) - 60)  # within 5 min: fine
+    assert status == 200
+    await slack_api.wait_for("response_url")
+
+
+async def test_url_verification_and_health(bot, slack_api) -> None:
+    challenge = (json.dumps({"type": "url_verification", "challenge": "c-123", "token": "t"}),
+                 "application/json")  # fmt: skip
+    status, text = await bot.send(challenge)
+    assert status == 200 and "c-123" in text
+    async with bot.http.get(bot.url + "/healthz") as resp:
+        assert resp.status == 200
+        assert (await resp.json()) == {"ok": True, "episodes": 200}
+
+
+# -- Slack in trouble ----------------------------------------------------------------------------
+async def test_rate_limited_then_success(bot, slack_api) -> None:
+    slack_api.reply("chat.postMessage", status=429, headers={"Retry-After": "1"})
+    await bot.send(event_callback(mention_event(f"<@{BOT_USER_ID}> argo")))
+    calls = await slack_api.wait_for("chat.postMessage", 2, timeout=10)
+    assert [c.status for c in calls] == [429, 200]
+    assert calls[1].at - calls[0].at >= 1.0  # Retry-After honoured
+    # the response URL retries too
+    slack_api.reply("response_url", status=429, headers={"Retry-After": "0"})
+    await slash(bot, slack_api, "argo")
+    calls = await slack_api.wait_for("response_url", 2, timeout=10)
+    assert [c.status for c in calls] == [429, 200]
+    assert calls[0].args == calls[1].args and calls[1].args["response_type"] == "ephemeral"
+
+
+async def test_slack_server_error_gives_a_private_message_and_keeps_serving(
+    bot, slack_api, caplog
+) -> None:
+    slack_api.reply("chat.postMessage", status=500, times=None)
+    with caplog.at_level(logging.ERROR, logger="episode_bot"):
+        await bot.send(event_callback(mention_event(f"<@{BOT_USER_ID}> argo"), event_id="Ev500"))
+        [note] = await slack_api.wait_for("chat.postEphemeral", timeout=10)
+    assert len(slack_api.calls_to("chat.postMessage")) == 3  # first try and two retries
+    assert note.args["user"] == "U0ASKER" and note.args["channel"] == "C0GENERAL"
+    assert "Slack didn't accept" in note.args["text"]
+    [line] = [r.getMessage() for r in caplog.records if "mention failed" in r.getMessage()]
+    assert "user=U0ASKER" in line and "Ev500" in line and "500" in line
+    assert "xoxb" not in caplog.text
+    # still serving
+    slack_api.reset()
+    args = await slash(bot, slack_api, "argo")
+    assert args["response_type"] == "ephemeral"
+
+
+async def test_database_busy_gives_a_private_message(bot, slack_api, bot_db, caplog) -> None:
+    import sqlite3
+
+    await bot.store.conn.execute("PRAGMA busy_timeout = 50")
+    blocker = sqlite3.connect(bot_db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with caplog.at_level(logging.ERROR, logger="episode_bot"):
+            args = await slash(bot, slack_api, "argo")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert "database is busy" in args["text"]
+    assert "slash command failed" in caplog.text and "OperationalError" in caplog.text
+    args = await slash(bot, slack_api, "argo", key="again")
+    assert "Quotes 1–3" in everything(args)
+
+
+async def test_health_is_503_when_the_database_is_unreadable(bot, slack_api) -> None:
+    await bot.store.close()
+    async with aiohttp.ClientSession() as http:
+        async with http.get(bot.url + "/healthz") as resp:
+            assert resp.status == 503
