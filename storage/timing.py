@@ -12,8 +12,10 @@ take their start and end from the captions (``storage.align``). Linking works in
 * edited first: ingesting the captions (same YouTube id, or ``--episode-id`` naming the edited
   episode) re-times it in one transaction and creates no episode (:func:`attach_captions`).
 
-Every episode also gets a time per word of its word stream (``episode_word_times``), so search can
-start a quote, and its link, at any word: see :func:`passage_word_times`.
+Search can start a quote, and its link, at any word: :func:`passage_word_times` gives a time per
+word. Aligned episodes store theirs (``episode_word_times``); for the others they are derived
+from the segments exactly as ingest timed the passages (``storage.passages.word_times``), which
+costs ingest nothing and a few milliseconds an episode when asked.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import logging
 import sys
 import zlib
 from array import array
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
@@ -186,8 +189,8 @@ async def _take_times(
 async def apply_captions(
     conn: aiosqlite.Connection, episode_id: str, meta: EpisodeMeta, transcript: Transcript
 ) -> str | None:
-    """Inside ingest's transaction, once the episode's passages are written: store its word
-    times and, for an edited transcript with a stored caption track, take the captions' times.
+    """Inside ingest's transaction, once the episode's passages are written: an edited
+    transcript with a stored caption track takes the captions' times (passages and word times).
 
     Returns a note for the ingest report when captions were used (or refused), else None.
 
@@ -212,11 +215,9 @@ async def apply_captions(
                 return f"times from captions {track.id} ({result.coverage:.0%} of words found)"
             refused.append(f"{track.id} ({result.coverage:.0%} of words found)")
         if refused:
-            await _store_word_times(conn, episode_id, word_times(transcript.segments, "edited"))
             note = f"captions {', '.join(refused)} do not match this transcript; times interpolated"
             log.warning("%s: %s", episode_id, note)
             return note
-    await _store_word_times(conn, episode_id, word_times(transcript.segments, transcript.kind))
     return None
 
 
@@ -298,6 +299,11 @@ async def attach_captions(
     )
 
 
+# Derived word times of recently asked episodes; the key changes whenever the episode does.
+_DERIVED: OrderedDict[tuple, list[float]] = OrderedDict()
+_DERIVED_MAX = 64
+
+
 async def episode_word_times(store: Store, episode_id: str) -> list[float]:
     """A time per word of the episode's word stream (``segment_words`` of its segments).
 
@@ -309,16 +315,24 @@ async def episode_word_times(store: Store, episode_id: str) -> list[float]:
         ...                                                                  # doctest: +SKIP
     """
     row = await store.fetchone(
-        "SELECT times FROM episode_word_times WHERE episode_id = ?", (episode_id,)
+        "SELECT e.kind, e.source_hash, e.ingested_at, w.times FROM episodes e"
+        " LEFT JOIN episode_word_times w ON w.episode_id = e.id WHERE e.id = ?",
+        (episode_id,),
     )
-    if row is not None:
-        return unpack_times(row["times"])
-    # Ingested before word times were stored: derive them as ingest did.
-    kind = await store.fetchone("SELECT kind FROM episodes WHERE id = ?", (episode_id,))
-    if kind is None:
+    if row is None:
         return []
+    if row["times"] is not None:
+        return unpack_times(row["times"])
+    key = (id(store), episode_id, row["source_hash"], row["ingested_at"])
+    if key in _DERIVED:
+        _DERIVED.move_to_end(key)
+        return list(_DERIVED[key])
     segments = await _segments(store.conn, episode_id)
-    return word_times(segments, kind["kind"]) if segments else []
+    times = word_times(segments, row["kind"]) if segments else []
+    _DERIVED[key] = times
+    if len(_DERIVED) > _DERIVED_MAX:
+        _DERIVED.popitem(last=False)
+    return list(times)
 
 
 async def passage_word_times(store: Store, passage_ids: Iterable[int]) -> dict[int, list[float]]:
