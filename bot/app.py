@@ -156,11 +156,21 @@ async def serve(
     settings.check_for_serve()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    handled = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, say
             pass
+    try:
+        await _serve(settings, stop, ready)
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+
+
+async def _serve(settings: Settings, stop: asyncio.Event, ready) -> None:  # noqa: ANN001
     async with await Store.open(settings.database_path) as store:
         async with aiohttp.ClientSession() as session:
             client = build_client(settings, session)

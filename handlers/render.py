@@ -188,11 +188,21 @@ def encode_value(fields: dict[str, Any]) -> str:
 
     A click on an ephemeral message arrives without the message, so the value is all we get back.
     """
-    out = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-    while len(out) > MAX_BUTTON_VALUE and len(fields.get("q", "")) > 0:
-        fields = {**fields, "q": fields["q"][: len(fields["q"]) - (len(out) - MAX_BUTTON_VALUE)]}
-        out = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-    return out
+
+    def dump(f: dict[str, Any]) -> str:
+        return json.dumps(f, ensure_ascii=False, separators=(",", ":"))
+
+    out = dump(fields)
+    if len(out) <= MAX_BUTTON_VALUE or not fields.get("q"):
+        return out
+    low, high = 0, len(fields["q"])  # the longest prefix of q that fits
+    while low < high:
+        mid = (low + high + 1) // 2
+        if len(dump({**fields, "q": fields["q"][:mid]})) <= MAX_BUTTON_VALUE:
+            low = mid
+        else:
+            high = mid - 1
+    return dump({**fields, "q": fields["q"][:low]})
 
 
 def decode_value(value: str | None) -> dict[str, Any]:
@@ -206,10 +216,19 @@ def decode_value(value: str | None) -> dict[str, Any]:
 
 def _fallback(*lines: str) -> str:
     """The plain-text fallback: notifications, screen readers, clients without Block Kit."""
-    text = "\n".join(line for line in lines if line)
-    if len(text) > MAX_FALLBACK_TEXT:
-        text = text[: MAX_FALLBACK_TEXT - 1].rsplit("\n", 1)[0] + "\n…"
-    return text
+    return cut("\n".join(line for line in lines if line), MAX_FALLBACK_TEXT)
+
+
+def cut(text: str, limit: int) -> str:
+    """Already-escaped mrkdwn cut to ``limit`` chars, keeping line breaks, never mid-entity."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = max(head.rfind("\n"), head.rfind(" "))
+    if space > limit // 2:
+        head = head[:space]
+    head = re.sub(r"&[a-z]{0,3}$", "", head)  # a cut "&amp;" would show as "&am"
+    return head.rstrip() + "…"
 
 
 def _quote(text: str, limit: int) -> str:
@@ -490,4 +509,4 @@ def render_help(command: str, lines: Iterable[HelpLine], *, intro: str | None = 
 
 def render_notice(text: str) -> Message:
     """A short private note (an error, a refusal); ``text`` is our own mrkdwn, already safe."""
-    return Message(_fallback(text), (section(clip(text, MAX_SECTION_TEXT)),))
+    return Message(_fallback(text), (section(cut(text, MAX_SECTION_TEXT)),))
