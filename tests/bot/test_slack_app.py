@@ -20,7 +20,9 @@ from storage import get_episode, list_episodes
 from tests.bot.harness import running_bot
 from tests.slack_api import (
     BOT_ID,
+    BOT_TOKEN,
     BOT_USER_ID,
+    SIGNING_SECRET,
     block_actions,
     block_kit_problems,
     event_callback,
@@ -436,3 +438,13 @@ async def test_health_is_503_when_the_database_is_unreadable(bot, slack_api) -> 
     async with aiohttp.ClientSession() as http:
         async with http.get(bot.url + "/healthz") as resp:
             assert resp.status == 503
+
+
+async def test_tokens_never_reach_the_logs(bot, slack_api, caplog) -> None:
+    with caplog.at_level(logging.DEBUG):
+        preview = await slash(bot, slack_api, "argo")
+        await click(bot, slack_api, button(preview, "share_hit_0"))
+        await bot.send(event_callback(mention_event(f"<@{BOT_USER_ID}> argo"), event_id="EvLog"))
+        await slack_api.wait_for("chat.postMessage", 2)
+    assert caplog.records  # the libraries did log, at DEBUG
+    assert BOT_TOKEN not in caplog.text and SIGNING_SECRET not in caplog.text

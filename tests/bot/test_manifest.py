@@ -1,0 +1,23 @@
+"""manifest.yml asks for what the handlers listen to, and only the scopes they need."""
+
+from __future__ import annotations
+
+import yaml
+
+from bot.config import Settings
+from tests.conftest import ROOT
+
+
+def test_manifest_matches_the_app() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == Settings().slash_command
+    assert command["should_escape"] is False
+    settings = manifest["settings"]
+    assert settings["socket_mode_enabled"] is True
+    assert settings["interactivity"]["is_enabled"] is True
+    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands", "app_mentions:read", "chat:write", "chat:write.public", "im:history",
+    }  # fmt: skip
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
