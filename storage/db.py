@@ -214,6 +214,64 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        "0003_search_index",
+        """
+        -- Search: the words of every passage as spoken, not stemmed, without positions (small).
+        -- Its vocabulary (search_words_vocab: word, passages containing it) is what typo
+        -- correction, "did you mean" and split/joined-word matching draw from. Kept in step with
+        -- passages by triggers, so any ingest path maintains it.
+        CREATE VIRTUAL TABLE search_words USING fts5(
+            text, content='passages', content_rowid='id', detail=none,
+            tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE VIRTUAL TABLE search_words_vocab USING fts5vocab(search_words, row);
+        CREATE TRIGGER search_words_ai AFTER INSERT ON passages BEGIN
+            INSERT INTO search_words(rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE TRIGGER search_words_ad AFTER DELETE ON passages BEGIN
+            INSERT INTO search_words(search_words, rowid, text) VALUES ('delete', old.id, old.text);
+        END;
+        CREATE TRIGGER search_words_au AFTER UPDATE OF text ON passages BEGIN
+            INSERT INTO search_words(search_words, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO search_words(rowid, text) VALUES (new.id, new.text);
+        END;
+        INSERT INTO search_words(search_words) VALUES ('rebuild');
+
+        -- A counter bumped by every change search keeps facts about (episodes, chapters,
+        -- guest names, passage text), so a cached vocabulary is checked with one tiny read.
+        CREATE TABLE search_generation (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            n  INTEGER NOT NULL
+        );
+        INSERT INTO search_generation(id, n) VALUES (1, 0);
+        CREATE TRIGGER search_gen_episodes_ai AFTER INSERT ON episodes BEGIN
+            UPDATE search_generation SET n = n + 1 WHERE id = 1;
+        END;
+        CREATE TRIGGER search_gen_episodes_ad AFTER DELETE ON episodes BEGIN
+            UPDATE search_generation SET n = n + 1 WHERE id = 1;
+        END;
+        CREATE TRIGGER search_gen_episodes_au AFTER UPDATE ON episodes BEGIN
+            UPDATE search_generation SET n = n + 1 WHERE id = 1;
+        END;
+        CREATE TRIGGER search_gen_chapters_ai AFTER INSERT ON chapters BEGIN
+            UPDATE search_generation SET n = n + 1 WHERE id = 1;
+        END;
+        CREATE TRIGGER search_gen_chapters_ad AFTER DELETE ON chapters BEGIN
+            UPDATE search_generation SET n = n + 1 WHERE id = 1;
+        END;
+        CREATE TRIGGER search_gen_people_ai AFTER INSERT ON people BEGIN
+            UPDATE search_generation SET n = n + 1 WHERE id = 1;
+        END;
+        CREATE TRIGGER search_gen_people_au AFTER UPDATE ON people BEGIN
+            UPDATE search_generation SET n = n + 1 WHERE id = 1;
+        END;
+        CREATE TRIGGER search_gen_passages_au AFTER UPDATE OF text, speaker, chapter ON passages
+        BEGIN
+            UPDATE search_generation SET n = n + 1 WHERE id = 1;
+        END;
+        """,
+    ),
 ]
 
 
