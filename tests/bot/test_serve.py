@@ -151,3 +151,43 @@ def test_settings_from_env_file(tmp_path: Path, monkeypatch) -> None:
     assert "xoxb" not in repr(settings) and "xapp" not in repr(settings)
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLASH_COMMAND", "SLACK_API_URL"):
         monkeypatch.delenv(name, raising=False)
+
+
+async def test_make_run_serves_when_tokens_are_set(tmp_path: Path, slack_api) -> None:
+    port = free_port()
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PORT", "LOG"))}
+    env = {
+        **keep, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": "xoxb-run-s3cr3t",
+        "SLACK_SIGNING_SECRET": "run-s3cr3t", "SLACK_API_URL": slack_api.api_url,
+        "PORT": str(port), "HOST": "127.0.0.1",
+    }  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--db", str(tmp_path / "run.db"),
+        cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        seen = b""
+        while b"serving workspace" not in seen:
+            line = await asyncio.wait_for(proc.stderr.readline(), 30)
+            assert line, seen.decode()
+            seen += line
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                assert resp.status == 200
+    finally:
+        proc.terminate()
+        rest = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+    assert b"s3cr3t" not in seen + rest[0] + rest[1]
+
+
+def test_make_run_without_tokens_starts_the_console(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--db", str(tmp_path / "demo.db")],
+        input="/episodes help\n", capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "To connect a workspace" in done.stdout and "manifest.yml" in done.stdout
+    assert "/episodes latest — the newest episodes" in done.stdout
