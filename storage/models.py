@@ -53,12 +53,14 @@ class Transcript:
 
     ``kind`` is ``"edited"`` for paragraph transcripts (one entry per speaker turn, coarse times)
     or ``"captions"`` for caption fragments (a few seconds each, precise times).
+    ``notes`` are warnings worth showing the user (the file went in, but something was off).
     """
 
     meta: EpisodeMeta
     segments: tuple[Segment, ...]
     format: str
     kind: str
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

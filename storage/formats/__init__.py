@@ -32,11 +32,15 @@ class NotATranscript(Exception):
 
 @dataclass(frozen=True)
 class Format:
+    """A transcript format. ``claims_extension``: a file with this extension is this format
+    even if it does not look like it (so a broken ``.srt`` gets the SRT parser's error)."""
+
     name: str
     extensions: tuple[str, ...]
     parse: Callable[[str, Path], Transcript]
     sniff: Callable[[str], bool]
     help: str
+    claims_extension: bool = False
 
 
 FORMATS: dict[str, Format] = {}
@@ -59,19 +63,17 @@ def detect(path: Path, text: str) -> Format | None:
     for fmt in FORMATS.values():
         if fmt.sniff(head):
             return fmt
-    return None
+    claimed = [f for f in by_ext if f.claims_extension]
+    return claimed[0] if claimed else None
 
 
-def _load_builtin() -> None:
-    # Imported for their register() side effect; order is sniffing priority.
-    from storage.formats import captions, markdown  # noqa: F401
-
-    for name in ("vtt", "srt", "youtube_json", "whisper_json"):
-        try:
-            __import__(f"storage.formats.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"storage.formats.{name}":
-                raise
-
-
-_load_builtin()
+# The built-in formats register themselves on import; the order is the sniffing order when
+# the extension does not decide (the loosest sniffer, caption lines, goes last).
+from storage.formats import (  # noqa: E402, F401, I001
+    markdown,
+    vtt,
+    srt,
+    whisper_json,
+    youtube_json,
+    captions,
+)

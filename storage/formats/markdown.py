@@ -224,11 +224,13 @@ def parse(text: str, path: Path) -> Transcript:
     if items is None:
         if "transcript" not in data and data.get("title") and "guests" not in data:
             raise NotATranscript("a profile page, not an episode (no transcript)")
-        raise ParseError(
-            "the front matter has no 'transcript:' list; add one, or ingest the episode's "
-            "transcript file with --title/--url",
-            first_line,
-        )
+        if "transcript" not in data:
+            # An episode page without its transcript (or any other page of a site).
+            raise NotATranscript(
+                "a Markdown page with no 'transcript:' list in its front matter (ingest the "
+                "episode's transcript file with a sidecar or --title/--url instead)"
+            )
+        raise ParseError("'transcript:' is empty; add {line, sec, who} items", first_line)
     if not isinstance(items, list):
         raise ParseError("'transcript:' must be a list of {line, sec, who} items", first_line)
     segments = _segments(items, first_line)

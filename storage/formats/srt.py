@@ -1,0 +1,90 @@
+"""SubRip (``.srt``) subtitles, read tolerantly: SRT files are often made by hand.
+
+Handles: ``,`` or ``.`` before the milliseconds and 1-3 digits of them (``00:28:00,00``), hours
+left out, cue numbers missing or wrong, blank lines missing between cues (a timing line starts a
+new cue wherever it is), cues that overlap or step back a little, ``<i>``/``<font>``/``{\\an8}``
+markup, and ``Name: text`` speaker labels (the speaker carries over to later cues until the next
+label; several speakers in one cue become separate segments). What it cannot read, it reports as
+``line N: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from storage.formats import Format, ParseError, register
+from storage.formats.cues import (
+    TIMING,
+    Cue,
+    canonical_speakers,
+    check_order,
+    labels_in_use,
+    parse_timing,
+    turns,
+)
+from storage.models import EpisodeMeta, Transcript
+
+_INDEX = re.compile(r"^\s*\d+\s*$")
+_MARKUP = re.compile(r"</?(?:i|b|u|s|font)\b[^>]*>|\{\\[^{}]*\}", re.I)
+
+
+def read_cues(text: str) -> list[Cue]:
+    lines = text.splitlines()
+    cues: list[Cue] = []
+    previous_start: float | None = None
+    for no, line in enumerate(lines, start=1):
+        if "->" in line and (TIMING.match(line) or line.lstrip()[:1].isdigit()):
+            start, end, _ = parse_timing(line, no)
+            check_order(start, previous_start, no)
+            previous_start = start
+            if cues and cues[-1].lines and _INDEX.match(cues[-1].lines[-1][1]):
+                # The cue number belongs to this cue, even with no blank line before it.
+                cues[-1].lines.pop()
+            cues.append(Cue(start, end, [], no))
+            continue
+        if not line.strip():
+            continue
+        if not cues:
+            if _INDEX.match(line):
+                continue
+            raise ParseError(
+                f"expected a cue number or a timing line '00:00:01,000 --> 00:00:02,000', "
+                f"found {line.strip()[:60]!r}",
+                no,
+            )
+        cues[-1].lines.append((no, _MARKUP.sub("", line), None))
+    if cues and cues[-1].lines and _INDEX.match(cues[-1].lines[-1][1]):
+        cues[-1].lines.pop()  # a trailing cue number with no cue after it
+    return cues
+
+
+def parse(text: str, path: Path) -> Transcript:
+    cues = read_cues(text)
+    if not cues:
+        raise ParseError("no cues found (timing lines like '00:00:01,000 --> 00:00:02,500')", 1)
+    segments = canonical_speakers(turns(cues, labels=labels_in_use(cues)))
+    if not segments:
+        raise ParseError("the cues have no text", cues[0].line)
+    return Transcript(EpisodeMeta(), tuple(segments), format="srt", kind="captions")
+
+
+_SNIFF = re.compile(
+    r"\A\s*(?:\d+\s*\n\s*)?(?:\d{1,3}:)?\d{1,2}:\d{1,2}[,.]\d{1,3}\s*-{1,2}>\s*", re.M
+)
+
+
+def _sniff(head: str) -> bool:
+    return bool(_SNIFF.match(head.lstrip("\ufeff")))
+
+
+FORMAT = register(
+    Format(
+        name="srt",
+        extensions=(".srt",),
+        parse=parse,
+        sniff=_sniff,
+        claims_extension=True,
+        help="SubRip subtitles: numbered cues '00:00:01,000 --> 00:00:02,500', 'Name:' speakers",
+    )
+)

@@ -1,0 +1,95 @@
+"""Whisper JSON: ``{"text", "segments": [{"start", "end", "text"}], "language"}``.
+
+The openai-whisper command line writes this; WhisperX and faster-whisper exports add a
+``speaker`` (``SPEAKER_00``) to each segment, which is kept. Whisper segments are sentence-ish
+captions with precise times, so they are merged into passages like captions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from storage.formats import Format, ParseError, register
+from storage.formats.cues import (
+    Cue,
+    canonical_speakers,
+    check_order,
+    check_time,
+    json_item_line,
+    labels_in_use,
+    load_json,
+    number,
+    turns,
+)
+from storage.models import EpisodeMeta, Transcript
+
+
+def _segment(item: Any, k: int) -> tuple[float, float | None, str, str | None] | None:
+    if not isinstance(item, dict):
+        raise ValueError(f"segment {k + 1} is not an object with start, end and text")
+    for key in ("start", "text"):
+        if key not in item:
+            raise ValueError(f"segment {k + 1} has no '{key}'")
+    text = item["text"]
+    if not isinstance(text, str):
+        raise ValueError(f"segment {k + 1}: 'text' must be a string, found {text!r:.40}")
+    start = number(item["start"], f"segment {k + 1}: 'start'")
+    end = number(item["end"], f"segment {k + 1}: 'end'") if item.get("end") is not None else None
+    speaker = item.get("speaker")
+    speaker = str(speaker).strip() or None if speaker is not None else None
+    text = " ".join(text.split())
+    if not text:
+        return None
+    return start, (end if end is not None and end > start else None), text, speaker
+
+
+def parse(text: str, path: Path) -> Transcript:
+    data, notes = load_json(text, "the JSON")
+    if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
+        raise ParseError(
+            "expected a Whisper JSON object with a 'segments' list of {start, end, text}", 1
+        )
+    cues: list[Cue] = []
+    previous: float | None = None
+    for k, item in enumerate(data["segments"]):
+        try:
+            seg = _segment(item, k)
+            if seg is None:
+                continue
+            start, end, body, speaker = seg
+            check_time(start, None, f"segment {k + 1}: start")
+            if end is not None:
+                check_time(end, None, f"segment {k + 1}: end")
+            check_order(start, previous, None)
+        except (ValueError, ParseError) as exc:
+            message = exc.message if isinstance(exc, ParseError) else str(exc)
+            if isinstance(exc, ParseError) and not message.startswith("segment "):
+                message = f"segment {k + 1}: {message}"
+            line = json_item_line(text, k, "segments") if not notes else None
+            raise ParseError(message, line) from None
+        previous = start
+        cues.append(Cue(start, end, [(None, body, speaker)], None))
+    if not cues:
+        raise ParseError("the Whisper JSON has no segments with text", 1)
+    segments = canonical_speakers(turns(cues, labels=labels_in_use(cues)))
+    return Transcript(
+        EpisodeMeta(), tuple(segments), format="whisper-json", kind="captions", notes=notes
+    )
+
+
+def _sniff(head: str) -> bool:
+    head = head.lstrip("\ufeff \t\r\n")
+    # The full text comes first and can fill the head, so '{"text":' alone is enough.
+    return head.startswith("{") and ('"segments"' in head or head[1:].lstrip().startswith('"text"'))
+
+
+FORMAT = register(
+    Format(
+        name="whisper-json",
+        extensions=(".json",),
+        parse=parse,
+        sniff=_sniff,
+        help="Whisper JSON: {segments: [{start, end, text}]} (openai-whisper, WhisperX)",
+    )
+)
