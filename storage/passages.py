@@ -3,18 +3,28 @@
 Two steps. :func:`word_times` gives every word of the episode a time: caption fragments
 spread their words over their own few seconds; edited paragraphs spread theirs between this
 paragraph's timestamp and the next distinct one (so a two-minute paragraph's later sentences
-don't all claim its first second). Alignment with captions (``storage.align``) can replace
-those times. :func:`build_passages` then cuts the word stream into passages: caption fragments
-are merged, long paragraphs split at sentence ends, always breaking at speaker changes,
-chapters and long pauses.
+don't all claim its first second). Alignment with captions (``storage.timing``) can replace
+those times: :func:`build_passages` takes them as ``times=``.
+
+:func:`build_passages` then cuts the word stream into passages. First into *runs* that must not
+be crossed: a change of speaker (named, or a caption's ``- ``/``>>`` mark), of chapter, or (for
+captions) a pause. Then each run into passages of about ``TARGET_WORDS``, cut between sentences
+(between paragraphs when one is near), balanced so a run of 70 words stays whole and one of 120
+becomes two of 60, never a 55 and a 15. Caption fragments are merged this way; long paragraphs
+are split into a few sentences each.
+
+The word stream is ``segment_words``: passage ``p`` holds words ``p.word_start:p.word_end`` and
+``p.text`` is exactly those words joined by single spaces.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
+from math import ceil
 
 from storage.models import Passage, Segment
-from storage.text import clean, sentences
+from storage.text import clean, sentences, starts_turn
 
 # Passage size, in words (speech runs at about 2.5 words a second).
 TARGET_WORDS = 55
@@ -22,10 +32,19 @@ MAX_WORDS = 90
 MIN_WORDS = 18
 MAX_SECONDS = 40.0
 PAUSE_SECONDS = 4.0
+# Edited paragraphs whose timestamps jump (cut material, or a slip in the file) by more than
+# this beyond their words' length are not joined into one passage.
+JUMP_SECONDS = 30.0
 # Edited paragraphs: words per second bounds used when the gap to the next timestamp
 # is missing or implausible.
 SPEECH_RATE = 2.6
 SLOWEST_RATE = 1.2
+# A passage ends where its next word starts, but no later than this after its last word starts.
+LAST_WORD_SECONDS = 1.5
+# How many words a cut may move to land between paragraphs (or, in captions, sentences).
+_PARAGRAPH_PULL = 12
+_SENTENCE_PULL = 5
+_SENTENCE_ENDS = (".", "!", "?", "…", '."', ".”", "?”", "!”", ".)", "?)")
 
 
 def segment_words(segments: Sequence[Segment]) -> list[list[str]]:
@@ -42,15 +61,20 @@ def word_times(
     times: list[float] = []
     n = len(segments)
     if kind == "captions":
+        floor = 0.0
         for i, (seg, ws) in enumerate(zip(segments, per_segment, strict=True)):
+            if not ws:
+                continue
+            start = max(seg.start, floor)  # cues that step back a little keep time moving on
             nxt = segments[i + 1].start if i + 1 < n else None
-            end = seg.end if seg.end is not None and seg.end > seg.start else nxt
-            if nxt is not None and nxt > seg.start and (end is None or end > nxt):
+            end = seg.end if seg.end is not None and seg.end > start else nxt
+            if nxt is not None and nxt > start and (end is None or end > nxt):
                 end = nxt  # overlapping cues: the next cue's words start then
-            span = (
-                (end - seg.start) if end is not None and end > seg.start else len(ws) / SPEECH_RATE
-            )
-            times.extend(seg.start + span * k / max(len(ws), 1) for k in range(len(ws)))
+            count = len(ws)
+            span = (end - start) if end is not None and end > start else count / SPEECH_RATE
+            step = span / count
+            times.extend([start + step * k for k in range(count)])
+            floor = start + step * (count - 1)
         return times
     # Edited: runs of entries sharing one timestamp are spread together up to the next one.
     i = 0
@@ -61,92 +85,201 @@ def word_times(
         run_words = sum(len(ws) for ws in per_segment[i : j + 1])
         start = segments[i].start
         nxt = segments[j + 1].start if j + 1 < n else None
-        natural = run_words / SPEECH_RATE
         if nxt is not None and nxt > start:
             span = min(nxt - start, run_words / SLOWEST_RATE)
         else:
-            span = natural
-        k = 0
-        for ws in per_segment[i : j + 1]:
-            for _ in ws:
-                times.append(start + span * k / max(run_words, 1))
-                k += 1
+            span = run_words / SPEECH_RATE
+        step = span / max(run_words, 1)
+        times.extend([start + step * k for k in range(run_words)])
         i = j + 1
     return times
 
 
-def _pieces(segments: Sequence[Segment], per_segment: list[list[str]]):
-    """Yield (segment index, first word index, word count, text) for each sentence-ish piece."""
+def _pieces(
+    per_segment: list[list[str]],
+) -> tuple[list[int], list[int], list[int], list[str]]:
+    """Sentence-ish pieces as parallel lists: segment index, first word, word count, text."""
+    seg_of: list[int] = []
+    first: list[int] = []
+    count: list[int] = []
+    text: list[str] = []
     offset = 0
+    longest = MAX_WORDS - MIN_WORDS
     for i, ws in enumerate(per_segment):
         if not ws:
             continue
-        text = " ".join(ws)
-        parts = sentences(text)
-        for part in parts:
+        for part in sentences(" ".join(ws)):
+            n = part.count(" ") + 1
+            if n <= longest:
+                seg_of.append(i)
+                first.append(offset)
+                count.append(n)
+                text.append(part)
+                offset += n
+                continue
+            # A run-on "sentence" longer than a passage: equal chunks, not a long one and a stub.
             pw = part.split()
-            # A run-on "sentence" longer than a passage is cut into passage-sized pieces.
-            for k in range(0, len(pw), MAX_WORDS - MIN_WORDS):
-                chunk = pw[k : k + MAX_WORDS - MIN_WORDS]
-                yield i, offset, len(chunk), " ".join(chunk)
+            size = ceil(n / ceil(n / longest))
+            for k in range(0, n, size):
+                chunk = pw[k : k + size]
+                seg_of.append(i)
+                first.append(offset)
+                count.append(len(chunk))
+                text.append(" ".join(chunk))
                 offset += len(chunk)
+    return seg_of, first, count, text
 
 
 def build_passages(
     segments: Sequence[Segment], kind: str, times: Sequence[float] | None = None
 ) -> list[Passage]:
-    """Cut an episode's segments into passages; ``times`` overrides :func:`word_times`."""
+    """Cut an episode's segments into passages; ``times`` overrides :func:`word_times`.
+
+    Example:
+        >>> segs = [Segment(0.0, None, "Ana", "Feature stores keep features. They help.")]
+        >>> [p.text for p in build_passages(segs, "edited")]
+        ['Feature stores keep features. They help.']
+    """
     per_segment = segment_words(segments)
     if times is None:
         times = word_times(segments, kind, per_segment)
     total = len(times)
+    if total == 0:
+        return []
+    seg_of, first, count, text = _pieces(per_segment)
+    captions = kind == "captions"
     passages: list[Passage] = []
-    cur: list[tuple[int, int, int, str]] = []
-
-    def flush() -> None:
-        if not cur:
-            return
-        seg = segments[cur[0][0]]
-        w0 = cur[0][1]
-        w1 = cur[-1][1] + cur[-1][2]
-        last_seg = segments[cur[-1][0]]
-        end = times[w1] if w1 < total else (last_seg.end or times[w1 - 1] + 1.0)
-        start = times[w0]
-        if last_seg.end is not None and w1 >= total:
-            end = max(end, last_seg.end)
-        passages.append(
-            Passage(
-                start=round(start, 2),
-                end=round(max(end, start), 2),
-                speaker=seg.speaker,
-                chapter=seg.chapter,
-                text=" ".join(p[3] for p in cur),
-                word_start=w0,
-                word_end=w1,
-            )
-        )
-        cur.clear()
-
-    for piece in _pieces(segments, per_segment):
-        seg_idx, w0, count, text = piece
-        if cur:
-            prev_seg = segments[cur[-1][0]]
-            seg = segments[seg_idx]
-            cur_words = sum(p[2] for p in cur)
-            cur_start = times[cur[0][1]]
-            piece_end = times[min(w0 + count, total - 1)]
-            prev_last_word = cur[-1][1] + cur[-1][2] - 1
-            gap = times[w0] - times[prev_last_word]
-            ends_sentence = cur[-1][3].rstrip("\"'”’)").endswith((".", "!", "?", "…"))
-            if (
-                seg.speaker != prev_seg.speaker
-                or seg.chapter != prev_seg.chapter
-                or (kind == "captions" and gap > PAUSE_SECONDS and cur_words >= MIN_WORDS // 2)
-                or cur_words + count > MAX_WORDS
-                or (piece_end - cur_start > MAX_SECONDS and cur_words >= MIN_WORDS)
-                or (cur_words >= TARGET_WORDS and (ends_sentence or kind == "captions"))
-            ):
-                flush()
-        cur.append(piece)
-    flush()
+    run_start = 0
+    for p in range(1, len(seg_of) + 1):
+        if p < len(seg_of) and not _boundary(segments, seg_of, first, times, p, captions):
+            continue
+        for a, b in _split_run(seg_of, first, count, text, times, run_start, p, captions):
+            passages.append(_passage(segments, seg_of, first, count, text, times, a, b))
+        run_start = p
     return passages
+
+
+def _boundary(
+    segments: Sequence[Segment],
+    seg_of: list[int],
+    first: list[int],
+    times: Sequence[float],
+    p: int,
+    captions: bool,
+) -> bool:
+    """Must a passage end before piece ``p``?"""
+    i, prev_i = seg_of[p], seg_of[p - 1]
+    if i == prev_i:
+        return False
+    seg, prev = segments[i], segments[prev_i]
+    if seg.speaker != prev.speaker or seg.chapter != prev.chapter:
+        return True
+    if not captions:
+        return abs(times[first[p]] - times[first[p] - 1]) > JUMP_SECONDS
+    if starts_turn(seg.text):
+        return True
+    if prev.end is not None:
+        gap = seg.start - prev.end
+    else:
+        gap = times[first[p]] - times[first[p] - 1] - 1 / SPEECH_RATE
+    return gap > PAUSE_SECONDS
+
+
+def _split_run(
+    seg_of: list[int],
+    first: list[int],
+    count: list[int],
+    text: list[str],
+    times: Sequence[float],
+    a: int,
+    b: int,
+    captions: bool,
+) -> list[tuple[int, int]]:
+    """Pieces ``a:b`` (one speaker, one chapter) as balanced passages: [(first, end), ...]."""
+    words = first[b - 1] + count[b - 1] - first[a]
+    span = _time(times, first[b - 1] + count[b - 1] - 1) - times[first[a]]
+    if b - a == 1 or (words <= MAX_WORDS and (not captions or span <= MAX_SECONDS)):
+        return [(a, b)]
+    parts = max(1, round(words / TARGET_WORDS))
+    while words / parts > MAX_WORDS:
+        parts += 1
+    if parts == 1:
+        parts = 2  # over the time limit only
+    # Word offsets (from the run's start) where a cut can go: after each piece but the last.
+    offsets = [first[k] - first[a] for k in range(a + 1, b)]
+    cuts: list[int] = []
+    lowest = 0
+    for j in range(1, parts):
+        ideal = words * j / parts
+        best, best_cost = None, None
+        lo = bisect_left(offsets, ideal - _PARAGRAPH_PULL - 1, lowest)
+        for k in range(lo, len(offsets)):
+            off = offsets[k]
+            if off > ideal + _PARAGRAPH_PULL + 1:
+                break
+            cost = abs(off - ideal)
+            piece = a + 1 + k  # the piece the cut would start
+            if seg_of[piece] != seg_of[piece - 1]:
+                cost -= _PARAGRAPH_PULL
+            elif captions and text[piece - 1].endswith(_SENTENCE_ENDS):
+                cost -= _SENTENCE_PULL
+            if best_cost is None or cost < best_cost:
+                best, best_cost = k, cost
+        if best is None:  # no piece boundary near: the nearest one after the last cut
+            best = min(bisect_left(offsets, ideal, lowest), len(offsets) - 1)
+        if best < lowest:
+            continue
+        cuts.append(a + 1 + best)
+        lowest = best + 1
+    bounds = [a, *cuts, b]
+    out: list[tuple[int, int]] = []
+    for x, y in zip(bounds, bounds[1:], strict=False):
+        if y <= x:
+            continue
+        n = first[y - 1] + count[y - 1] - first[x]
+        s = _time(times, first[y - 1] + count[y - 1] - 1) - times[first[x]]
+        if y - x > 1 and (n > MAX_WORDS or (captions and s > MAX_SECONDS and n >= MIN_WORDS)):
+            out.extend(_split_run(seg_of, first, count, text, times, x, y, captions))
+        else:
+            out.append((x, y))
+    return out
+
+
+def _time(times: Sequence[float], k: int) -> float:
+    return times[min(k, len(times) - 1)]
+
+
+def _passage(
+    segments: Sequence[Segment],
+    seg_of: list[int],
+    first: list[int],
+    count: list[int],
+    text: list[str],
+    times: Sequence[float],
+    a: int,
+    b: int,
+) -> Passage:
+    w0 = first[a]
+    w1 = first[b - 1] + count[b - 1]
+    start = times[w0]
+    last_word = times[w1 - 1]
+    following = times[w1] if w1 < len(times) else None
+    last_seg = segments[seg_of[b - 1]]
+    ends_segment = b == len(seg_of) or seg_of[b] != seg_of[b - 1]
+    if ends_segment and last_seg.end is not None and last_seg.end > last_word:
+        # The cue says when its words end; overlapping cues end when the next one starts.
+        end = min(last_seg.end, following) if following is not None else last_seg.end
+    else:
+        end = last_word + LAST_WORD_SECONDS
+        if following is not None:
+            end = min(end, following)
+    seg = segments[seg_of[a]]
+    return Passage(
+        start=round(start, 2),
+        end=round(max(end, start), 2),
+        speaker=seg.speaker,
+        chapter=seg.chapter,
+        text=" ".join(text[a:b]),
+        word_start=w0,
+        word_end=w1,
+    )

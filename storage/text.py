@@ -1,9 +1,16 @@
-"""Transcript text: removing noise, splitting sentences and words."""
+"""Transcript text: removing noise, splitting sentences and words.
+
+``clean`` runs on every segment of every episode at ingest, so it is written to be cheap on the
+common case (edited text with nothing to remove): each rewrite runs only when a plain substring
+or word check says it could apply.
+"""
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
+from itertools import islice
 
 # [chuckles], [cross-talk], [Alexey agrees], (laughs), ♪ music ♪ ...
 _ANNOTATION = re.compile(
@@ -11,37 +18,71 @@ _ANNOTATION = re.compile(
     re.I,
 )
 _FILLER_RUN = re.compile(r"\b(um+|uh+|hmm+|er+|ah+)(?:[\s,.]+\1\b)+", re.I)
-_LONE_FILLER = re.compile(r"(?:(?<=^)|(?<=[\s,]))(?:um+|uh+)[,.]?(?=\s|$)", re.I)
+_LONE_FILLER = re.compile(r"(?:(?<=^)|(?<=[\s,]))(?:um+|uh+)(?:[,.]|\.\.\.|…)?(?=\s|$)", re.I)
 _WORD_REPEAT = re.compile(r"\b(\w+)(?:\s+\1\b){2,}", re.I)
-_SPACES = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]*[A-Z0-9])")
-_WORD = re.compile(r"[\w][\w'’.+#-]*", re.UNICODE)
+# A leading "- " or ">>": captions' mark for a change of speaker (kept in segments, not quotes).
+_TURN = re.compile(r"^\s*(?:[-–—]\s+|>>\s*)")
+# A sentence ends at . ! ? … (maybe closed by quotes or brackets) before a capital or a digit.
+_SENTENCE_END = re.compile(r"([.!?…][\"'”’)]{0,2})\s+(?=[\"'“‘(]*[A-Z0-9])")
+_SPACES = re.compile(r"\s+")
+# Cheap checks (on lower-cased text) that say when the rewrites above could apply.
+_ANY_FILLER = re.compile(r"(?<![a-z])(?:um+|uh+|hmm+|er+|ah+)(?![a-z])")
+_ANY_SPACE_BEFORE_PUNCT = re.compile(r"\s[,.;:!?]")
+
+
+def _has_repeat(words: list[str]) -> bool:
+    return any(map(operator.eq, words, islice(words, 1, None)))
 
 
 def clean(text: str) -> str:
-    """Text fit to quote: annotations and stuttered fillers removed, whitespace folded.
+    """Text fit to quote: annotations, stuttered fillers and speaker-change marks removed,
+    whitespace folded.
 
     >>> clean("So [chuckles] um um I think   Argo [cross-talk] works.")
     'So I think Argo works.'
+    >>> clean("- Bye, everyone.")
+    'Bye, everyone.'
     """
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     if "[" in text or "(" in text or "♪" in text:
         text = _ANNOTATION.sub(" ", text)
+    if text[:1] in " -–—>":
+        text = _TURN.sub("", text)
     lowered = text.lower()
-    if "um" in lowered or "uh" in lowered or "hm" in lowered or "er" in lowered or "ah" in lowered:
+    if _ANY_FILLER.search(lowered):
         text = _FILLER_RUN.sub(" ", text)
         text = _LONE_FILLER.sub(" ", text)
-    text = _WORD_REPEAT.sub(r"\1", text)
-    text = _SPACES.sub(" ", text).strip()
-    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+        lowered = text.lower()
+    if _has_repeat(lowered.split()):
+        text = _WORD_REPEAT.sub(r"\1", text)
+    text = " ".join(text.split())
+    if _ANY_SPACE_BEFORE_PUNCT.search(text):
+        text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     return text
 
 
+def starts_turn(text: str) -> bool:
+    """Does this caption start with a change of speaker (``- text`` or ``>> text``)?"""
+    return bool(text) and text[:1] in " -–—>" and _TURN.match(text) is not None
+
+
 def sentences(text: str) -> list[str]:
-    """Split edited text into sentences (captions without punctuation come back whole)."""
-    parts = [p.strip() for p in _SENTENCE_END.split(text)]
+    """Split edited text into sentences (captions without punctuation come back whole).
+
+    Only the spaces between sentences are dropped, so ``" ".join(sentences(t))`` is ``t`` for
+    single-spaced text.
+
+    >>> sentences('He said "yes." Then he left. 2 days later.')
+    ['He said "yes."', 'Then he left.', '2 days later.']
+    """
+    parts = []
+    pos = 0
+    for m in _SENTENCE_END.finditer(text):
+        parts.append(text[pos : m.end(1)].strip())
+        pos = m.end()
+    parts.append(text[pos:].strip())
     return [p for p in parts if p]
 
 
