@@ -10,9 +10,9 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from storage import Store, StoreError, ingest_paths, list_episodes, search
-from storage.formats import FORMATS
+from storage.formats import FORMATS, ParseError
 from storage.links import deep_link
-from storage.models import EpisodeMeta
+from storage.sources import meta_from_flags
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -34,25 +34,26 @@ def _progress(enabled: bool):
 
 
 async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    overrides = EpisodeMeta(
-        id=args.episode_id,
-        title=args.title,
-        url=args.url,
-        guests=tuple(args.guest or ()),
-        date=args.date,
-    )
-    async with await Store.open(args.db or settings.database_path) as store:
-        report = await ingest_paths(
-            store, [Path(p) for p in args.paths], fmt=args.format, overrides=overrides,
-            progress=_progress(not args.quiet),
+    try:
+        overrides = meta_from_flags(
+            title=args.title, url=args.url, guests=args.guest or (), date=args.date,
+            episode_id=args.episode_id,
         )  # fmt: skip
-    for outcome in report.outcomes:
-        if outcome.status == "failed":
-            print(outcome.describe(), file=sys.stderr)
-        elif not args.quiet and outcome.status in ("unchanged", "skipped"):
-            print(f"{outcome.describe()}", file=sys.stderr)
-        elif not args.quiet and outcome.message:
-            print(f"{outcome.describe()}", file=sys.stderr)
+    except ParseError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    async with await Store.open(args.db or settings.database_path) as store:
+        try:
+            report = await ingest_paths(
+                store, [Path(p) for p in args.paths], fmt=args.format, overrides=overrides,
+                progress=_progress(not args.quiet),
+            )  # fmt: skip
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    for line in report.lines(verbose=args.verbose):
+        if not args.quiet or line in {o.describe() for o in report.failed}:
+            print(line, file=sys.stderr)
     print(report.summary())
     return 1 if report.failed else 0
 
@@ -65,7 +66,8 @@ async def cmd_episodes(args: argparse.Namespace, settings: Settings) -> int:
             {
                 "id": e.id, "title": e.title, "guests": list(e.guests), "date": e.date,
                 "link": deep_link(e.url, 0) if e.url else None, "duration": e.duration,
-                "passages": e.passage_count, "timing": e.timing,
+                "passages": e.passage_count, "timing": e.timing, "chapters": len(e.chapters),
+                "source": e.source_path, "format": e.source_format,
             }
             for e in episodes
         ], ensure_ascii=False, indent=1))  # fmt: skip
@@ -73,8 +75,14 @@ async def cmd_episodes(args: argparse.Namespace, settings: Settings) -> int:
     if not episodes:
         print("No episodes yet. Add some with: python -m bot ingest PATH")
     for e in episodes:
-        guests = ", ".join(e.guests)
-        print(f"{e.date or '----------'}  {e.id}  {e.title}" + (f"  ({guests})" if guests else ""))
+        guests = f"  ({', '.join(e.guests)})" if e.guests else ""
+        length = f"{clock(e.duration)}, " if e.duration else ""
+        print(
+            f"{e.date or '----------'}  {e.id}  {e.title}{guests}  "
+            f"[{length}{e.passage_count} passages]"
+        )
+    if episodes and not args.json:
+        print(f"{len(episodes)} episodes", file=sys.stderr)
     return 0
 
 
@@ -183,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", help="publication date, YYYY-MM-DD")
     p.add_argument("--episode-id", help="stable episode id (default: from the file name)")
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary and failures")
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="list every skipped file, not a summary"
+    )
 
     p = add("episodes", cmd_episodes, "list stored episodes")
     p.add_argument("--json", action="store_true", help="one JSON array")

@@ -309,6 +309,9 @@ class Store:
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.execute("PRAGMA busy_timeout = 5000")
             if path != ":memory:":
+                # New files only (a no-op once tables exist): paragraphs of 1-2 KB overflow
+                # 4 KB pages of the segments table and waste a fifth of it; 8 KB pages do not.
+                await conn.execute("PRAGMA page_size = 8192")
                 await conn.execute("PRAGMA journal_mode = WAL")
                 await conn.execute("PRAGMA synchronous = NORMAL")
             if migrate:

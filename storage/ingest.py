@@ -1,12 +1,31 @@
-"""Ingest: transcript files in, episodes, segments and passages out; one transaction a file."""
+"""Ingest: transcript files in, episodes, segments and passages out; one transaction a file.
+
+A file goes through three steps:
+
+1. :func:`read_job` (main process): size check, read, content hash. A file whose hash is stored
+   already is *unchanged* and goes no further.
+2. :func:`prepare` (pure, no database; run in worker processes when there are many files):
+   decode, detect the format, parse, merge metadata from the file, its sidecar and the command
+   line, build passages.
+3. :func:`store_prepared` (main process): resolve guest names, then write the episode in one
+   transaction. Captions of an edited episode stored already only re-time it (``storage.timing``).
+
+A file that fails at any step leaves nothing behind and the others still go in.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import os
 import re
+import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -14,21 +33,30 @@ from storage.db import Store, utc_now
 from storage.formats import FORMATS, NotATranscript, ParseError, detect
 from storage.formats.markdown import load_front_matter
 from storage.links import youtube_id
-from storage.models import EpisodeMeta, Transcript
+from storage.models import Chapter, EpisodeMeta, Passage, Segment, Transcript
 from storage.passages import build_passages
 from storage.sources import (
+    SIDECAR_SUFFIXES,
+    SidecarError,
+    check_size,
+    decode,
     is_sidecar,
-    load_mapping,
     merge_meta,
     meta_from_mapping,
-    read_text,
     sidecar_for,
 )
 from storage.timing import apply_captions, attach_captions  # precise timestamps (issue 6)
 
+# Bump when parsing or passage building changes what a file turns into: stored episodes then
+# count as changed and are rebuilt on the next ingest instead of being skipped as unchanged.
+INGEST_VERSION = "2"
 # Extensions worth opening when walking a folder; anything else is listed as skipped.
 TRANSCRIPT_EXTENSIONS = {".md", ".markdown", ".txt", ".vtt", ".srt", ".json"}
 _SEASON_EPISODE = re.compile(r"s(\d{1,3})e(\d{1,3})", re.I)
+# Below this many files, starting worker processes costs more than it saves.
+_POOL_MIN_FILES = 12
+# Skipped or unchanged files sharing a reason are summed up in one line above this many.
+_GROUP_ABOVE = 3
 
 
 @dataclass(frozen=True)
@@ -36,6 +64,7 @@ class FileOutcome:
     """What happened to one file. ``status``: added, replaced, unchanged, skipped or failed.
 
     Or ``aligned``: captions that re-timed a stored edited episode (``storage.timing``).
+    ``reason`` is a short, shared description for summing up many skipped files in one line.
     """
 
     path: str
@@ -46,8 +75,10 @@ class FileOutcome:
     seconds: float = 0.0
     message: str | None = None
     line: int | None = None
+    reason: str | None = None
 
     def describe(self) -> str:
+        """``FILE:LINE: what is wrong`` (or ``FILE: ...`` when no line applies)."""
         where = f"{self.path}:{self.line}" if self.line else self.path
         return f"{where}: {self.message}" if self.message else where
 
@@ -65,6 +96,7 @@ class IngestReport:
         return self.of("failed")
 
     def summary(self) -> str:
+        """One line: episodes, passages, hours of audio, seconds taken, files failed."""
         stored = self.of("added", "replaced")
         hours = sum(o.seconds for o in stored) / 3600
         parts = [
@@ -82,23 +114,121 @@ class IngestReport:
         parts.append(f"{len(self.failed)} files failed")
         return ", ".join(parts)
 
+    def lines(self, *, verbose: bool = False) -> list[str]:
+        """What to tell the user about individual files, failures first.
+
+        Every failure gets its own ``FILE:LINE: what is wrong`` line. Notes on stored files
+        follow. Skipped and unchanged files are summed up by reason (``verbose``: one line
+        each), so a site folder with 367 profiles and chapter lists is a few lines, not 367.
+        """
+        out = [o.describe() for o in self.failed]
+        out += [o.describe() for o in self.of("added", "replaced", "aligned") if o.message]
+        quiet = self.of("skipped", "unchanged")
+        if verbose:
+            return out + [o.describe() for o in quiet]
+        groups = Counter((o.status, o.reason or o.message or "") for o in quiet)
+        shown: set[tuple[str, str]] = set()
+        for o in quiet:
+            key = (o.status, o.reason or o.message or "")
+            if groups[key] <= _GROUP_ABOVE:
+                out.append(o.describe())
+            elif key not in shown:
+                shown.add(key)
+                verb = "unchanged" if o.status == "unchanged" else "skipped"
+                out.append(
+                    f"{groups[key]} files {verb}: {key[1]} (for example {o.path}; "
+                    "--verbose lists them all)"
+                )
+        return out
+
+
+@dataclass(frozen=True)
+class Job:
+    """A file read and hashed, to be prepared (crosses to worker processes, so plain data)."""
+
+    path: Path
+    raw: bytes
+    digest: str
+    fmt: str | None
+    overrides: EpisodeMeta | None
+    explicit: bool
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A file parsed and cut into passages, ready to store; ``notes`` are warnings to show.
+
+    Segments and passages travel as plain tuples (rows): they come back from worker
+    processes, and unpickling tens of thousands of dataclasses would cost the writer more
+    than writing them.
+    """
+
+    path: Path
+    meta: EpisodeMeta
+    format: str
+    kind: str
+    segment_rows: tuple[tuple, ...]  # Segment fields, in order
+    passage_rows: tuple[tuple, ...]  # Passage fields, in order
+    digest: str
+    notes: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        path: Path,
+        meta: EpisodeMeta,
+        transcript: Transcript,
+        passages: list[Passage],
+        digest: str,
+        notes: tuple[str, ...],
+    ) -> Prepared:
+        segment_rows = tuple(
+            (s.start, s.end, s.speaker, s.text, s.chapter, s.line) for s in transcript.segments
+        )
+        passage_rows = tuple(
+            (p.start, p.end, p.speaker, p.chapter, p.text, p.word_start, p.word_end)
+            for p in passages
+        )
+        return cls(
+            path, meta, transcript.format, transcript.kind, segment_rows, passage_rows, digest,
+            notes,
+        )  # fmt: skip
+
+    @property
+    def transcript(self) -> Transcript:
+        segments = tuple(Segment(*row) for row in self.segment_rows)
+        return Transcript(self.meta, segments, self.format, self.kind, self.notes)
+
+    @property
+    def passages(self) -> tuple[Passage, ...]:
+        return tuple(Passage(*row) for row in self.passage_rows)
+
 
 def expand(paths: Iterable[Path]) -> tuple[list[Path], list[FileOutcome]]:
     """Files to try, in a stable order, and outcomes for what a folder walk passes over."""
     files: list[Path] = []
     skipped: list[FileOutcome] = []
+    wanted = TRANSCRIPT_EXTENSIONS | set(SIDECAR_SUFFIXES)
     for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                rel = child.relative_to(path)
-                if any(part.startswith(".") for part in rel.parts) or not child.is_file():
-                    continue
-                if child.suffix.lower() not in TRANSCRIPT_EXTENSIONS:
-                    skipped.append(FileOutcome(str(child), "skipped", message="not a transcript"))
-                else:
-                    files.append(child)
-        else:
+        if not path.is_dir():
             files.append(path)
+            continue
+        for child in sorted(path.rglob("*")):
+            rel = child.relative_to(path)
+            if any(part.startswith(".") for part in rel.parts) or not child.is_file():
+                continue
+            if child.suffix.lower() in wanted:
+                files.append(child)
+            else:
+                kind = child.suffix.lower() or "no extension"
+                skipped.append(
+                    FileOutcome(
+                        str(child),
+                        "skipped",
+                        message=f"not a transcript ({kind})",
+                        reason="not a transcript file type",
+                    )  # fmt: skip
+                )
     return files, skipped
 
 
@@ -129,18 +259,31 @@ def _profile(text: str, path: Path) -> tuple[str, str] | None:
     return person_id, name.strip()
 
 
-async def learn_people(store: Store, files: list[Path]) -> set[Path]:
-    """Store guest names from every ``_people`` profile among ``files``; return those files."""
+def find_profiles(files: list[Path]) -> dict[Path, tuple[str, str]]:
+    """Guest profiles (``_people/<id>.md``) among ``files``: {path: (id, full name)}."""
     profiles: dict[Path, tuple[str, str]] = {}
     for path in files:
         if path.parent.name != "_people" or path.suffix.lower() not in (".md", ".markdown"):
             continue
         try:
-            found = _profile(path.read_text(encoding="utf-8-sig", errors="replace"), path)
-        except OSError:
+            check_size(path)
+            found = _profile(decode(path.read_bytes())[0], path)
+        except (OSError, ParseError):
             continue
         if found:
             profiles[path] = found
+    return profiles
+
+
+async def learn_people(
+    store: Store, files: list[Path], profiles: dict[Path, tuple[str, str]] | None = None
+) -> set[Path]:
+    """Store guest names from every ``_people`` profile among ``files``; return those files.
+
+    Episodes stored before their guests' profiles show the guest's id; they get the name now.
+    """
+    if profiles is None:
+        profiles = find_profiles(files)
     if profiles:
         async with store.transaction() as conn:
             await conn.executemany(
@@ -148,6 +291,12 @@ async def learn_people(store: Store, files: list[Path]) -> set[Path]:
                 "ON CONFLICT(id) DO UPDATE SET name = excluded.name",
                 list(profiles.values()),
             )
+            for person_id, name in profiles.values():
+                old, new = json.dumps(person_id), json.dumps(name, ensure_ascii=False)
+                await conn.execute(
+                    "UPDATE episodes SET guests = replace(guests, ?, ?) WHERE instr(guests, ?)",
+                    (old, new, old),
+                )
     return set(profiles)
 
 
@@ -169,55 +318,138 @@ def parse_file(path: Path, text: str, fmt_name: str | None) -> Transcript:
     return fmt.parse(text, path)
 
 
-async def ingest_file(
+def _with_chapters(segments: tuple[Segment, ...], chapters: tuple[Chapter, ...]):
+    """Segments placed in the episode's chapters by time, when the transcript itself did not
+    place them (captions with chapters from a sidecar), so passages break at chapters too."""
+    if not chapters or any(s.chapter for s in segments):
+        return segments
+    ordered = sorted(chapters, key=lambda c: c.start)
+    out, k, current = [], 0, None
+    for seg in segments:
+        while k < len(ordered) and ordered[k].start <= seg.start + 0.5:
+            current = ordered[k].title
+            k += 1
+        out.append(replace(seg, chapter=current) if current else seg)
+    return tuple(out)
+
+
+def prepare(job: Job) -> Prepared | FileOutcome:
+    """Decode, parse, merge metadata and build passages for one file. Touches no database.
+
+    This is the step issue 6 (alignment) or any other enrichment of passages hooks into
+    before storage: ``build_passages(segments, kind, times=...)`` takes per-word times.
+    """
+    name = str(job.path)
+    try:
+        text, note = decode(job.raw)
+        transcript = parse_file(job.path, text, job.fmt)
+        sidecar = sidecar_for(job.path)
+    except NotATranscript as exc:
+        if job.explicit and "chapter list" not in exc.what:
+            return FileOutcome(name, "failed", message=f"{exc.what}; nothing to ingest")
+        return FileOutcome(name, "skipped", message=exc.what, reason=exc.what)
+    except SidecarError as exc:
+        return FileOutcome(
+            str(exc.path), "failed", line=exc.line,
+            message=f"{exc.message} (sidecar of {job.path.name}, which was not ingested)",
+        )  # fmt: skip
+    except ParseError as exc:
+        if not job.explicit and exc.message.startswith("unrecognised transcript format"):
+            return FileOutcome(
+                name, "skipped", message="not a transcript (no format recognised)",
+                reason="not a transcript (no format recognised)",
+            )  # fmt: skip
+        return FileOutcome(name, "failed", message=exc.message, line=exc.line)
+    except (RecursionError, MemoryError):
+        return FileOutcome(name, "failed", message="too deeply nested or too large to read")
+    layers = [transcript.meta]
+    if sidecar is not None:
+        try:
+            layers.append(meta_from_mapping(sidecar[1], sidecar[0].name))
+        except ParseError as exc:
+            return FileOutcome(str(sidecar[0]), "failed", message=exc.message, line=exc.line)
+    if job.overrides is not None:
+        layers.append(job.overrides)
+    meta = merge_meta(*layers)
+    meta = replace(
+        meta,
+        youtube_id=youtube_id(meta.url) or meta.youtube_id,
+        id=meta.id or slug(job.path.stem),
+        title=meta.title or job.path.stem.replace("_", " ").strip() or "Untitled episode",
+    )
+    segments = _with_chapters(transcript.segments, meta.chapters)
+    transcript = replace(transcript, segments=segments)
+    passages = build_passages(segments, transcript.kind)
+    if not passages:
+        return FileOutcome(name, "failed", message="no transcript text found in the file")
+    notes = tuple(n for n in (note, *transcript.notes) if n)
+    return Prepared.of(job.path, meta, transcript, passages, job.digest, notes)
+
+
+def _prepare_safely(job: Job) -> Prepared | FileOutcome:
+    """:func:`prepare` that turns a bug into one failed file instead of a stopped ingest."""
+    try:
+        return prepare(job)
+    except Exception as exc:  # noqa: BLE001 - reported, with its type, as this file's failure
+        return FileOutcome(
+            str(job.path), "failed",
+            message=f"unexpected error while reading it ({type(exc).__name__}: {exc}); "
+            "this is a bug in episode-bot, please report it with the file",
+        )  # fmt: skip
+
+
+async def read_job(
     store: Store,
     path: Path,
     *,
     fmt: str | None = None,
     overrides: EpisodeMeta | None = None,
-) -> FileOutcome:
-    """Ingest one file in one transaction. Never raises for bad input: returns a failed outcome."""
+    explicit: bool = True,
+) -> Job | FileOutcome:
+    """Check the size, read and hash one file; an outcome if it is unchanged or unreadable."""
     name = str(path)
     try:
-        text, raw, note = read_text(path)
-        transcript = parse_file(path, text, fmt)
-    except NotATranscript as exc:
-        return FileOutcome(name, "skipped", message=exc.what)
+        check_size(path)
+        raw = path.read_bytes()
+        sidecar = b"".join(
+            c.read_bytes() for c in (path.with_suffix(s) for s in SIDECAR_SUFFIXES)
+            if c != path and c.is_file() and c.stat().st_size < 2**20
+        )  # fmt: skip
     except ParseError as exc:
         return FileOutcome(name, "failed", message=exc.message, line=exc.line)
-    except (OSError, RecursionError, MemoryError) as exc:
-        return FileOutcome(name, "failed", message=f"cannot read: {exc}")
-    sidecar = sidecar_for(path)
-    layers = [transcript.meta]
-    if sidecar is not None:
-        try:
-            layers.append(meta_from_mapping(load_mapping(sidecar) or {}, str(sidecar)))
-        except ParseError as exc:
-            return FileOutcome(name, "failed", message=exc.message)
-    if overrides is not None:
-        layers.append(overrides)
-    meta = merge_meta(*layers)
-    episode_id = meta.id or slug(path.stem)
-    if meta.youtube_id is None and meta.url:
-        meta = replace(meta, youtube_id=youtube_id(meta.url))
-    meta = replace(meta, id=episode_id, title=meta.title or path.stem.replace("_", " "))
-    meta = replace(meta, guests=await _guest_names(store, meta))
-    digest = file_hash(
-        raw, transcript.format, repr(overrides), sidecar.read_text() if sidecar else ""
-    )
-    if transcript.kind == "captions":  # issue 6: captions of a stored edited episode only time it
-        attached = await attach_captions(store, path, transcript, meta, digest)
+    except OSError as exc:
+        return FileOutcome(name, "failed", message=f"cannot read it: {exc.strerror or exc}")
+    digest = file_hash(raw, INGEST_VERSION, path.name, fmt or "", repr(overrides), sidecar.hex())
+    row = await store.fetchone("SELECT id, title FROM episodes WHERE source_hash = ?", (digest,))
+    if row is not None:
+        return FileOutcome(
+            name, "unchanged", row["id"], row["title"], message="unchanged since it was ingested",
+            reason="unchanged since they were last ingested (nothing to do)",
+        )  # fmt: skip
+    return Job(path, raw, digest, fmt, overrides, explicit)
+
+
+async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
+    """Write one prepared file: the episode, its chapters, segments and passages, atomically.
+
+    An episode with the same id is replaced in the same transaction.
+    """
+    path, digest, kind = prepared.path, prepared.digest, prepared.kind
+    name = str(path)
+    meta = replace(prepared.meta, guests=await _guest_names(store, prepared.meta))
+    episode_id = meta.id
+    note = "; ".join(prepared.notes) or None
+    if kind == "captions":  # issue 6: captions of a stored edited episode only time it
+        attached = await attach_captions(store, path, prepared.transcript, meta, digest)
         if attached is not None:
             return attached
     existing = await store.fetchone("SELECT source_hash FROM episodes WHERE id = ?", (episode_id,))
     if existing is not None and existing["source_hash"] == digest:
         return FileOutcome(name, "unchanged", episode_id, meta.title, message="unchanged, skipped")
-    passages = build_passages(transcript.segments, transcript.kind)
-    if not passages:
-        return FileOutcome(name, "failed", message="no transcript text found in the file")
-    last = transcript.segments[-1]
-    duration = meta.duration or max(last.end or last.start, passages[-1].end)
-    timing = "interpolated" if transcript.kind == "edited" else "as-given"
+    segments, passages = prepared.segment_rows, prepared.passage_rows
+    last_start, last_end = segments[-1][0], segments[-1][1]
+    duration = meta.duration or max(last_end or last_start, passages[-1][1])
+    timing = "interpolated" if kind == "edited" else "as-given"
     async with store.transaction() as conn:
         await conn.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
         await conn.execute(
@@ -225,10 +457,12 @@ async def ingest_file(
             " topics, season, number, description, kind, timing, source_path, source_format,"
             " source_hash, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                episode_id, meta.title, json.dumps(list(meta.guests)), meta.date, duration,
-                meta.url, meta.youtube_id, json.dumps(meta.links), json.dumps(list(meta.topics)),
-                meta.season, meta.number, meta.description, transcript.kind, timing,
-                str(path.resolve()), transcript.format, digest, utc_now(),
+                episode_id, meta.title, json.dumps(list(meta.guests), ensure_ascii=False),
+                meta.date, duration, meta.url, meta.youtube_id,
+                json.dumps(meta.links, ensure_ascii=False),
+                json.dumps(list(meta.topics), ensure_ascii=False), meta.season, meta.number,
+                meta.description, kind, timing, str(path.resolve()), prepared.format, digest,
+                utc_now(),
             ),
         )  # fmt: skip
         await conn.executemany(
@@ -237,22 +471,15 @@ async def ingest_file(
         )
         await conn.executemany(
             "INSERT INTO segments(episode_id, idx, start, end, speaker, text) VALUES (?,?,?,?,?,?)",
-            [
-                (episode_id, i, s.start, s.end, s.speaker, s.text)
-                for i, s in enumerate(transcript.segments)
-            ],
+            [(episode_id, i, *s[:4]) for i, s in enumerate(segments)],
         )
         await conn.executemany(
             "INSERT INTO passages(episode_id, idx, start, end, speaker, chapter, text,"
             " word_start, word_end) VALUES (?,?,?,?,?,?,?,?,?)",
-            [
-                (episode_id, i, p.start, p.end, p.speaker, p.chapter, p.text, p.word_start,
-                 p.word_end)
-                for i, p in enumerate(passages)
-            ],
-        )  # fmt: skip
+            [(episode_id, i, *p) for i, p in enumerate(passages)],
+        )
         # issue 6: per-word times, and an edited episode takes the times of its captions.
-        timing_note = await apply_captions(conn, episode_id, meta, transcript)
+        timing_note = await apply_captions(conn, episode_id, meta, prepared.transcript)
     note = "; ".join(n for n in (note, timing_note) if n) or None
     return FileOutcome(
         name,
@@ -265,6 +492,94 @@ async def ingest_file(
     )
 
 
+async def ingest_file(
+    store: Store,
+    path: Path,
+    *,
+    fmt: str | None = None,
+    overrides: EpisodeMeta | None = None,
+) -> FileOutcome:
+    """Ingest one file in one transaction. Never raises for bad input: returns a failed outcome.
+
+    Example:
+        >>> outcome = await ingest_file(store, Path("talk.vtt"))   # doctest: +SKIP
+        >>> outcome.status, outcome.passages                        # doctest: +SKIP
+        ('added', 42)
+    """
+    job = await read_job(store, path, fmt=fmt, overrides=overrides)
+    if isinstance(job, FileOutcome):
+        return job
+    prepared = _prepare_safely(job)
+    if isinstance(prepared, FileOutcome):
+        return prepared
+    return await store_prepared(store, prepared)
+
+
+def _worker_count(files: int) -> int:
+    if files < _POOL_MIN_FILES:
+        return 0
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return min(cpus, 8) if cpus > 1 else 0
+
+
+def _pool(workers: int) -> Executor:
+    """Worker processes for :func:`prepare`.
+
+    On Linux they are forked: instant, and no re-import of the caller's ``__main__`` (so a
+    script without an ``if __name__ == "__main__"`` guard works too). All are started here,
+    at once, while the database thread is idle; the children only parse text. Elsewhere they
+    are spawned (macOS: forking there is unsafe).
+    """
+    import multiprocessing
+    import warnings
+
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about forking a threaded process; see above for why it is safe.
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+        pool.submit(int).result()  # start the workers now
+    return pool
+
+
+def _classify(files: list[Path], explicit: set[Path]) -> tuple[list[Path], list[FileOutcome]]:
+    """Split metadata files (sidecars) off the files to ingest."""
+    todo: list[Path] = []
+    skipped: list[FileOutcome] = []
+    for path in files:
+        suffix = path.suffix.lower()
+        yaml_file = suffix in (".yaml", ".yml")
+        if not yaml_file and (suffix != ".json" or path in explicit or not is_sidecar(path)):
+            todo.append(path)
+        elif yaml_file and not is_sidecar(path):
+            skipped.append(
+                FileOutcome(
+                    str(path),
+                    "skipped",
+                    message="YAML that is not episode metadata",
+                    reason="YAML files that are not episode metadata",
+                )  # fmt: skip
+            )
+        else:
+            owned = any(
+                path.with_suffix(ext).is_file() for ext in TRANSCRIPT_EXTENSIONS if ext != suffix
+            )
+            skipped.append(
+                FileOutcome(
+                    str(path),
+                    "skipped",
+                    message="episode metadata for the transcript of the same name"
+                    if owned
+                    else "episode metadata, but there is no transcript of the same name",
+                    reason="episode metadata (sidecar files)",
+                )  # fmt: skip
+            )
+    return todo, skipped
+
+
 async def ingest_paths(
     store: Store,
     paths: Iterable[Path],
@@ -272,8 +587,12 @@ async def ingest_paths(
     fmt: str | None = None,
     overrides: EpisodeMeta | None = None,
     progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
     """Ingest files and folders (recursively). Profiles are read first so guests get names.
+
+    Files are parsed in worker processes (``workers``; default: one per core, none for a few
+    files) while the main process writes, in the given order, one transaction per file.
 
     Example:
         >>> report = await ingest_paths(store, [Path("examples")])  # doctest: +SKIP
@@ -289,57 +608,154 @@ async def ingest_paths(
     files, skipped = expand(p for p in paths if p.exists())
     report.outcomes.extend(skipped)
     explicit = {p for p in paths if p.is_file()}
-    profiles = await learn_people(store, files)
-    for path in profiles:
-        report.outcomes.append(
-            FileOutcome(str(path), "skipped", message="guest profile (names guests)")
+    profiles = find_profiles(files)
+    todo, metadata = _classify([f for f in files if f not in profiles], explicit)
+    one_episode = overrides is not None and (overrides.id or overrides.title or overrides.url)
+    if one_episode and len(todo) > 1:
+        raise ValueError(
+            "--episode-id, --title and --url describe one episode; give them with one "
+            f"transcript file, not {len(todo)} (or put a sidecar file beside each transcript)"
         )
+    await learn_people(store, files, profiles)
+    report.outcomes.extend(
+        FileOutcome(
+            str(path),
+            "skipped",
+            message="guest profile (gives guests their names)",
+            reason="guest profiles (they give guests their names)",
+        )  # fmt: skip
+        for path in sorted(profiles)
+    )
+    report.outcomes.extend(metadata)
+    jobs: list[Job | FileOutcome] = []
+    for path in todo:
+        jobs.append(
+            await read_job(store, path, fmt=fmt, overrides=overrides, explicit=path in explicit)
+        )
+    pending = [j for j in jobs if isinstance(j, Job)]
+    count = _worker_count(len(pending)) if workers is None else workers
+    pool = _pool(count) if count and len(pending) > 1 else None
     chapter_lists: list[Path] = []
-    todo = [f for f in files if f not in profiles]
-    for path in progress(todo) if progress else todo:
-        if path not in explicit and is_sidecar(path):
-            report.outcomes.append(
-                FileOutcome(str(path), "skipped", message="episode metadata sidecar")
-            )
-            continue
-        outcome = await ingest_file(store, path, fmt=fmt, overrides=overrides)
-        if outcome.status == "skipped" and "chapter list" in (outcome.message or ""):
-            chapter_lists.append(path)
-            continue
-        report.outcomes.append(outcome)
+    try:
+        results = _results(pool, jobs, window=max(4, 4 * count))
+        for path, result in zip(progress(todo) if progress else todo, results, strict=True):
+            outcome = await result
+            if isinstance(outcome, Prepared):
+                outcome = await store_prepared(store, outcome)
+            if outcome.status == "skipped" and "chapter list" in (outcome.message or ""):
+                chapter_lists.append(path)
+                continue
+            report.outcomes.append(outcome)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
     for path in chapter_lists:
         report.outcomes.append(await _attach_chapter_list(store, path))
     report.elapsed = time.perf_counter() - started
     return report
 
 
+def _results(pool: Executor | None, jobs: list[Job | FileOutcome], window: int):
+    """An awaitable per job, in order, with at most ``window`` files in flight at once."""
+    loop = asyncio.get_running_loop()
+    futures: dict[int, asyncio.Future] = {}
+
+    def submit(k: int) -> None:
+        if k < len(jobs) and isinstance(jobs[k], Job) and pool is not None:
+            futures[k] = loop.run_in_executor(pool, _prepare_safely, jobs[k])
+
+    for k in range(window):
+        submit(k)
+
+    async def result(k: int) -> Prepared | FileOutcome:
+        job = jobs[k]
+        submit(k + window)
+        if not isinstance(job, Job):
+            return job
+        if k not in futures:
+            return _prepare_safely(job)
+        try:
+            return await futures.pop(k)
+        except BrokenProcessPool:  # a worker died (out of memory?): do this one here
+            return _prepare_safely(job)
+
+    for k in range(len(jobs)):
+        yield result(k)
+
+
 async def _attach_chapter_list(store: Store, path: Path) -> FileOutcome:
     """``sXXeYY-*.txt`` chapter lists give chapters to that episode when it has none."""
     from storage.formats.captions import chapters_from_lines, timed_lines
 
+    name = str(path)
     m = _SEASON_EPISODE.search(path.name)
-    note = "chapter list, not a transcript"
     if not m:
-        return FileOutcome(str(path), "skipped", message=note)
-    rows = await store.fetchall(
-        "SELECT id FROM episodes WHERE season = ? AND number = ?", (int(m[1]), int(m[2]))
-    )
-    if len(rows) != 1:
         return FileOutcome(
-            str(path), "skipped", message=f"{note} (no single episode s{m[1]}e{m[2]})"
-        )
-    episode_id = rows[0]["id"]
+            name, "skipped", message="chapter list with no sXXeYY in its name to match an episode",
+            reason="chapter lists that name no season and episode",
+        )  # fmt: skip
+    season, number = int(m[1]), int(m[2])
+    tag = f"s{season:02d}e{number:02d}"
+    chapters = chapters_from_lines(timed_lines(decode(path.read_bytes())[0]))
+    rows = await store.fetchall(
+        "SELECT id, title FROM episodes WHERE season = ? AND number = ?", (season, number)
+    )
+    if not rows:
+        return FileOutcome(
+            name, "skipped", message=f"chapter list for {tag}, which is not stored",
+            reason="chapter lists of episodes that are not stored",
+        )  # fmt: skip
+    episode_id = await _best_match(store, rows, chapters, path)
+    if episode_id is None:
+        return FileOutcome(
+            name, "skipped",
+            message=f"chapter list for {tag}, which {len(rows)} stored episodes share; "
+            "cannot tell which it belongs to",
+            reason="chapter lists whose season and episode number is ambiguous",
+        )  # fmt: skip
     have = await store.fetchone("SELECT 1 FROM chapters WHERE episode_id = ?", (episode_id,))
     if have:
         return FileOutcome(
-            str(path), "skipped", episode_id, message=f"{note}; {episode_id} has chapters"
-        )
-    chapters = chapters_from_lines(timed_lines(read_text(path)[0]))
+            name, "skipped", episode_id,
+            message=f"chapter list for {tag} ({episode_id}), which has its chapters already",
+            reason="chapter lists of episodes that have their chapters already",
+        )  # fmt: skip
     async with store.transaction() as conn:
         await conn.executemany(
             "INSERT INTO chapters(episode_id, idx, title, start) VALUES (?,?,?,?)",
             [(episode_id, i, c.title, c.start) for i, c in enumerate(chapters)],
         )
+        # Passages without a chapter take the one they start in.
+        await conn.execute(
+            "UPDATE passages SET chapter = (SELECT c.title FROM chapters c WHERE c.episode_id ="
+            " passages.episode_id AND c.start <= passages.start + 0.5 ORDER BY c.start DESC"
+            " LIMIT 1) WHERE episode_id = ? AND chapter IS NULL",
+            (episode_id,),
+        )
     return FileOutcome(
-        str(path), "skipped", episode_id, message=f"{note}; chapters added to {episode_id}"
-    )
+        name, "skipped", episode_id,
+        message=f"chapter list: {len(chapters)} chapters added to {episode_id}",
+        reason="chapter lists that gave episodes their chapters",
+    )  # fmt: skip
+
+
+async def _best_match(
+    store: Store, rows: list, chapters: tuple[Chapter, ...], path: Path
+) -> str | None:
+    """The episode a chapter list belongs to when several share its season and number: the one
+    whose chapter titles (or title words) it shares most."""
+    if len(rows) == 1:
+        return rows[0]["id"]
+    titles = {c.title.lower() for c in chapters}
+    words = set(re.findall(r"[a-z]{4,}", path.stem.lower()))
+    scores = []
+    for row in rows:
+        stored = await store.fetchall(
+            "SELECT title FROM chapters WHERE episode_id = ?", (row["id"],)
+        )
+        shared = len(titles & {r["title"].lower() for r in stored})
+        named = len(words & set(re.findall(r"[a-z]{4,}", f"{row['id']} {row['title']}".lower())))
+        scores.append((shared, named, row["id"]))
+    scores.sort(reverse=True)
+    best, second = scores[0], scores[1]
+    return best[2] if best[:2] > second[:2] and (best[0] or best[1]) else None

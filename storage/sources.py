@@ -1,19 +1,30 @@
-"""Reading transcript files from disk: size limits, text encodings, sidecar metadata."""
+"""Reading transcript files from disk: size limits, text encodings, sidecar metadata.
+
+Everything here turns a user's mistake into a :class:`ParseError` that says which line is
+wrong and what to do, never a traceback: the 200 MB video dropped into the transcripts folder,
+the file saved as UTF-16 by a Windows editor, the sidecar with ``date: 12/03/2024``.
+"""
 
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import json
+import re
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 from storage.formats import ParseError
+from storage.links import youtube_id
 from storage.models import Chapter, EpisodeMeta
 
+# One transcript, even three hours of Whisper JSON with word times, is well under this.
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_SIDECAR_BYTES = 1024 * 1024
 SIDECAR_SUFFIXES = (".json", ".yaml", ".yml")
 # Keys that make a JSON/YAML file episode metadata rather than a transcript.
 SIDECAR_KEYS = {
@@ -22,100 +33,288 @@ SIDECAR_KEYS = {
 }  # fmt: skip
 TRANSCRIPT_KEYS = {"segments", "transcript", "events", "cues", "text"}
 
+_BOMS = (
+    # UTF-32 first: its little-endian BOM starts with UTF-16's.
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+)
+_TRANSCRIBE = "transcribe it first (Whisper, or the platform's captions) and ingest the transcript"
+_MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive (a .docx or .zip?); unzip it or export the text"),
+    (b"\x1f\x8b", "a gzip-compressed file; decompress it first"),
+    (b"%PDF", "a PDF document; export its text first"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"ID3", f"MP3 audio; {_TRANSCRIBE}"),
+    (b"\xff\xfb", f"MP3 audio; {_TRANSCRIBE}"),
+    (b"fLaC", f"FLAC audio; {_TRANSCRIBE}"),
+    (b"OggS", f"Ogg audio; {_TRANSCRIBE}"),
+    (b"RIFF", f"a WAV/AVI media file; {_TRANSCRIBE}"),
+    (b"\x1aE\xdf\xa3", f"a WebM/MKV video; {_TRANSCRIBE}"),
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def _line_at(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def check_size(path: Path, max_bytes: int = MAX_FILE_BYTES) -> int:
+    """The file's size, or a ParseError if it is too big to be one transcript (not read)."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ParseError(
+            f"file is {size / 2**20:.0f} MB, over the {max_bytes / 2**20:.0f} MB limit for one "
+            "transcript; check it is a transcript (not a video or an archive), or split it "
+            "into episodes"
+        )
+    return size
+
+
+def decode(raw: bytes) -> tuple[str, str | None]:
+    """Bytes to text: (text, note about the encoding or None), or a ParseError.
+
+    UTF-8 (with or without BOM), UTF-16 and UTF-32 (with BOM, or UTF-16 without one) are read
+    as such; other bytes are read as Windows-1252/Latin-1, with a note. Binary files (media,
+    archives, anything full of control bytes) are refused, saying what they look like.
+    """
+    for magic, what in _MAGIC:
+        if raw.startswith(magic):
+            raise ParseError(f"this is {what}, not a text transcript")
+    if raw[4:8] == b"ftyp":
+        raise ParseError(f"this is an MP4/M4A media file, not a text transcript; {_TRANSCRIBE}")
+    text, note = _decode_text(raw)
+    if not text.strip():
+        raise ParseError("file is empty; nothing to ingest")
+    sample = text[:8192]
+    controls = len(_CONTROL.findall(sample))
+    if controls > max(2, len(sample) // 100):
+        first = _CONTROL.search(text)
+        line = text.count("\n", 0, first.start()) + 1 if first else None
+        raise ParseError("binary data (control bytes), not a text transcript", line)
+    return text, note
+
+
+def _decode_text(raw: bytes) -> tuple[str, str | None]:
+    for bom, codec, name in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom) :].decode(codec), None
+            except UnicodeDecodeError as exc:
+                raise ParseError(
+                    f"starts with a {name} byte-order mark but is not valid {name} "
+                    f"(byte {exc.start + len(bom)}); re-save the file as UTF-8",
+                    _line_at(raw, exc.start + len(bom)) if name == "UTF-8" else None,
+                ) from None
+    if not raw.strip():
+        raise ParseError("file is empty; nothing to ingest")
+    nul = raw.find(b"\x00", 0, 8192)
+    if nul >= 0:
+        utf16 = _utf16_without_bom(raw)
+        if utf16 is not None:
+            return utf16, None
+        raise ParseError(
+            "binary file (it contains NUL bytes), not a text transcript", _line_at(raw, nul)
+        )
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = _line_at(raw, exc.start)
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    return text, f"line {line}: not UTF-8, read as Windows-1252 (Latin-1); save it as UTF-8"
+
+
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """Text saved as UTF-16 without a BOM: mostly ASCII, so every other byte is zero."""
+    sample = raw[:8192]
+    half = len(sample) // 2 or 1
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if max(even, odd) < 0.3 * half or min(even, odd) > 0.05 * half:
+        return None
+    try:
+        text = raw.decode("utf-16-le" if odd > even else "utf-16-be")
+    except UnicodeDecodeError:
+        return None
+    return text if "\x00" not in text else None
+
 
 def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[str, bytes, str | None]:
     """Return (text, raw bytes, note about the encoding) or raise ParseError.
 
-    UTF-8 (with or without BOM) and UTF-16 (with BOM, or detectably without) are read as such;
-    other bytes fall back to Windows-1252/Latin-1 with a note. Binary files are refused.
+    The size is checked before anything is read, so a huge file costs nothing.
+
+    Example:
+        >>> text, raw, note = read_text(Path("episode.vtt"))   # doctest: +SKIP
     """
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise ParseError(
-            f"file is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit for one "
-            "transcript; check it is really a transcript, or split it into episodes",
-            None,
-        )
+    check_size(path, max_bytes)
     raw = path.read_bytes()
-    if not raw.strip():
-        raise ParseError("file is empty; nothing to ingest", None)
-    note = None
-    if raw.startswith(codecs.BOM_UTF8):
-        text = raw[3:].decode("utf-8", errors="strict") if _utf8(raw[3:]) else None
-        if text is None:
-            raise ParseError("file starts with a UTF-8 BOM but is not valid UTF-8", None)
-        return text, raw, None
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return raw.decode("utf-16"), raw, None
-        except UnicodeDecodeError as exc:
-            raise ParseError(
-                f"file has a UTF-16 BOM but is not valid UTF-16 ({exc.reason})"
-            ) from None
-    sample = raw[:4096]
-    if b"\x00" in sample:
-        # UTF-16 without a BOM: every other byte of ASCII text is zero.
-        even, odd = sample[0::2].count(0), sample[1::2].count(0)
-        if max(even, odd) > 0.4 * (len(sample) / 2) and min(even, odd) < 0.05 * len(sample):
-            try:
-                return raw.decode("utf-16-le" if odd > even else "utf-16-be"), raw, None
-            except UnicodeDecodeError:
-                pass
-        raise ParseError("binary file (contains NUL bytes), not a text transcript", None)
-    try:
-        return raw.decode("utf-8"), raw, None
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        text = raw.decode("cp1252", errors="replace")
-        if text.count("\ufffd") > 10:
-            raise ParseError(
-                "not text in any encoding we know (UTF-8, UTF-16, Latin-1)", line
-            ) from None
-        note = f"line {line}: not UTF-8; read as Windows-1252/Latin-1"
-        return text, raw, note
+    text, note = decode(raw)
+    return text, raw, note
 
 
-def _utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+# --- Sidecar metadata -------------------------------------------------------------------------
 
 
-def sidecar_for(path: Path) -> Path | None:
-    """``talk.vtt`` -> ``talk.json`` / ``talk.yaml`` beside it, if one holds episode metadata."""
+def sidecar_candidates(path: Path) -> list[Path]:
+    """``talk.vtt`` -> ``talk.json``, ``talk.yaml``, ``talk.yml`` beside it (those that exist)."""
+    out = []
     for suffix in SIDECAR_SUFFIXES:
         candidate = path.with_suffix(suffix)
-        if candidate != path and candidate.is_file() and is_sidecar(candidate):
-            return candidate
-    return None
+        if candidate != path and candidate.is_file():
+            out.append(candidate)
+    return out
 
 
 def load_mapping(path: Path) -> dict[str, Any] | None:
-    if path.stat().st_size > 1024 * 1024:
+    """A JSON/YAML file's top-level mapping; None if it is not one (a list, a transcript...).
+
+    Raises ParseError for a file that is meant as metadata but cannot be read (bad syntax).
+    """
+    if path.stat().st_size > MAX_SIDECAR_BYTES:
         return None
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError):
-        return None
+    text, _ = decode(path.read_bytes())
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ParseError(f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
+    else:
+        try:
+            data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ParseError(
+                f"invalid YAML: {problem}; fix the syntax (quote values holding ': ')",
+                mark.line + 1 if mark is not None else None,
+            ) from None
     return data if isinstance(data, dict) else None
+
+
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def is_sidecar(path: Path) -> bool:
     """A small JSON/YAML mapping of metadata fields, with no transcript inside."""
     if path.suffix.lower() not in SIDECAR_SUFFIXES:
         return False
-    data = load_mapping(path)
+    try:
+        data = load_mapping(path)
+    except (ParseError, OSError):
+        return path.suffix.lower() != ".json"  # broken YAML is broken metadata, not a transcript
     if data is None:
         return False
     keys = set(data)
     return bool(keys & SIDECAR_KEYS) and not (keys & TRANSCRIPT_KEYS)
 
 
+def sidecar_for(path: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The sidecar beside ``path`` and its fields, or None. ParseError if it is unreadable.
+
+    A ``.json`` beside a transcript may be another transcript of the same talk (YouTube JSON),
+    so only a mapping of metadata fields counts; a ``.yaml`` can only be metadata.
+    """
+    for candidate in sidecar_candidates(path):
+        try:
+            data = load_mapping(candidate)
+        except ParseError as exc:
+            if candidate.suffix.lower() == ".json" and exc.message.startswith("invalid JSON"):
+                continue  # a broken JSON transcript, reported when it is ingested itself
+            raise SidecarError(candidate, exc.message, exc.line) from None
+        if data is None:
+            continue
+        keys = set(data)
+        if keys & TRANSCRIPT_KEYS or not keys & SIDECAR_KEYS:
+            continue
+        return candidate, data
+    return None
+
+
+class SidecarError(ParseError):
+    """A problem in a sidecar file (``path``) rather than in the transcript itself."""
+
+    def __init__(self, path: Path, message: str, line: int | None = None):
+        super().__init__(message, line)
+        self.path = path
+
+
+def check_date(value: Any, label: str) -> str:
+    """A publication date as ``YYYY-MM-DD``, or a ParseError naming ``label``."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?:[T ][\d:.+Z-]*)?", text)
+    if m:
+        try:
+            return dt.date.fromisoformat(m[1]).isoformat()
+        except ValueError:
+            pass
+    raise ParseError(
+        f"{label} {text!r} is not a date; write it as YYYY-MM-DD (for example 2024-03-12)"
+    )
+
+
+def check_url(value: Any, label: str) -> str:
+    """A full http(s) URL, or a ParseError naming ``label``."""
+    text = str(value).strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        hint = f"https://{text}" if parts and not parts.scheme and "." in text else None
+        raise ParseError(
+            f"{label} {text!r} is not a web address; give the full URL"
+            + (f" ({hint})" if hint else " starting with https://")
+        )
+    if " " in text:
+        raise ParseError(f"{label} {text!r} contains spaces; encode them as %20")
+    return text
+
+
+def _seconds(value: Any, label: str) -> float:
+    """Seconds from a number, ``H:MM:SS``/``MM:SS`` or ISO-8601 ``PT1H2M3S``."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    text = str(value).strip()
+    m = re.fullmatch(r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:\.\d+)?", text)
+    if m:
+        h, mi, s = m.groups()
+        return int(h or 0) * 3600 + int(mi) * 60 + int(s)
+    m = re.fullmatch(r"PT?(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?", text, re.I)
+    if m and any(m.groups()):
+        h, mi, s = m.groups()
+        return int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
+    raise ParseError(f"{label} {text!r} is not a time; give seconds, H:MM:SS or MM:SS")
+
+
+def _names(value: Any, label: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    raise ParseError(f"{label} must be a list of names (or one comma-separated line)")
+
+
 def meta_from_mapping(data: dict[str, Any], where: str) -> EpisodeMeta:
-    """Sidecar or command-line fields to EpisodeMeta; raises ParseError on wrong types."""
+    """Sidecar fields to EpisodeMeta; raises ParseError (naming ``where`` and the field).
+
+    Fields: ``title``, ``url``, ``guests`` (or ``guest``), ``date``, ``episode_id`` (or ``id``),
+    ``youtube_id``, ``links``, ``topics``, ``chapters`` (``[{title, start}]``), ``duration``,
+    ``description``, ``season``, ``episode``.
+    """
 
     def text(key: str) -> str | None:
         value = data.get(key)
@@ -125,36 +324,88 @@ def meta_from_mapping(data: dict[str, Any], where: str) -> EpisodeMeta:
             return str(value).strip() or None
         raise ParseError(f"{where}: '{key}' must be text, not {type(value).__name__}")
 
-    guests = data.get("guests", data.get("guest"))
-    if isinstance(guests, str):
-        guests = [g.strip() for g in guests.split(",") if g.strip()]
-    if guests is not None and not isinstance(guests, list):
-        raise ParseError(f"{where}: 'guests' must be a list of names")
-    topics = data.get("topics") or []
-    chapters = []
-    for ch in data.get("chapters") or []:
-        if isinstance(ch, dict) and "title" in ch and isinstance(ch.get("start"), int | float):
-            chapters.append(Chapter(str(ch["title"]), float(ch["start"])))
-        else:
-            raise ParseError(f"{where}: each chapter needs 'title' and 'start' (seconds)")
-    date = data.get("date")
-    links = data.get("links") if isinstance(data.get("links"), dict) else {}
-    from storage.links import youtube_id
+    def field(label: str) -> str:
+        return f"{where}: '{label}'"
 
     url = text("url")
+    if url is not None:
+        url = check_url(url, field("url"))
+    links = data.get("links") or {}
+    if not isinstance(links, dict):
+        raise ParseError(f"{field('links')} must be a mapping of name: URL")
+    links = {str(k): check_url(v, field(f"links.{k}")) for k, v in links.items()}
+    date = data.get("date")
+    chapters = []
+    for k, ch in enumerate(data.get("chapters") or []):
+        if not isinstance(ch, dict) or "title" not in ch or "start" not in ch:
+            raise ParseError(f"{where}: chapter {k + 1} needs 'title' and 'start' (seconds)")
+        chapters.append(
+            Chapter(str(ch["title"]).strip(), _seconds(ch["start"], field(f"chapters[{k}].start")))
+        )
     duration = data.get("duration")
+    yt = text("youtube_id") or text("youtube")
+    if yt is not None and youtube_id(f"https://youtu.be/{yt}") is None:
+        yt = youtube_id(yt)
+        if yt is None:
+            raise ParseError(f"{field('youtube_id')} is not an 11-character YouTube video id")
+
+    def whole(key: str) -> int | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        raise ParseError(f"{field(key)} must be a whole number")
+
     return EpisodeMeta(
         id=text("episode_id") or text("id"),
         title=text("title"),
-        guests=tuple(str(g) for g in guests or ()),
-        date=str(date)[:10] if date is not None else None,
-        duration=float(duration) if isinstance(duration, int | float) else None,
+        guests=_names(data.get("guests", data.get("guest")), field("guests")),
+        date=check_date(date, field("date")) if date is not None else None,
+        duration=_seconds(duration, field("duration")) if duration is not None else None,
         url=url,
-        youtube_id=text("youtube_id") or youtube_id(url),
-        links={str(k): str(v) for k, v in links.items()},
-        topics=tuple(str(t) for t in topics) if isinstance(topics, list) else (),
+        youtube_id=yt or youtube_id(url),
+        links=links,
+        topics=_names(data.get("topics"), field("topics")),
+        season=whole("season"),
+        number=whole("episode"),
         description=text("description"),
-        chapters=tuple(chapters),
+        chapters=tuple(sorted(chapters, key=lambda c: c.start)),
+    )
+
+
+def meta_from_flags(
+    *,
+    title: str | None = None,
+    url: str | None = None,
+    guests: list[str] | tuple[str, ...] = (),
+    date: str | None = None,
+    episode_id: str | None = None,
+) -> EpisodeMeta:
+    """``--title --url --guest --date --episode-id`` to EpisodeMeta; ParseError naming the flag.
+
+    Example:
+        >>> meta_from_flags(date="2024-03-12", url="https://youtu.be/z7BvslwVRbQ").youtube_id
+        'z7BvslwVRbQ'
+    """
+    if url is not None:
+        url = check_url(url, "--url")
+    if date is not None:
+        date = check_date(date, "--date")
+    if episode_id is not None and not re.fullmatch(r"[\w][\w.-]{0,199}", episode_id.strip()):
+        raise ParseError(
+            f"--episode-id {episode_id!r}: use letters, digits, '-', '_' or '.' (like "
+            "'ep-42-feature-stores')"
+        )
+    return EpisodeMeta(
+        id=episode_id.strip() if episode_id else None,
+        title=title.strip() if title and title.strip() else None,
+        guests=tuple(g.strip() for g in guests if g and g.strip()),
+        date=date,
+        url=url,
+        youtube_id=youtube_id(url),
     )
 
 
@@ -167,5 +418,8 @@ def merge_meta(base: EpisodeMeta, *overlays: EpisodeMeta) -> EpisodeMeta:
             value = getattr(overlay, f.name)
             if value not in (None, (), {}, ""):
                 changes[f.name] = value
+        if overlay.url and not overlay.youtube_id:
+            # A new URL replaces the old video: its id is the URL's (None if not YouTube).
+            changes["youtube_id"] = youtube_id(overlay.url)
         result = replace(result, **changes)
     return result
