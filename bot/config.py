@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,13 @@ class Settings:
     port: int = 3000
     host: str = "0.0.0.0"  # noqa: S104 - HTTP mode must be reachable by Slack
     log_level: str = "INFO"
+    # The weekly digest and new-episode announcements (bot/scheduler.py).
+    digest_channel: str | None = None
+    digest_schedule: str = "mon 09:00"
+    digest_timezone: str = "UTC"
+    digest_skip_empty: bool = True
+    admin_user_ids: frozenset[str] = frozenset()
+    announce_channel: str | None = None
 
     @property
     def has_slack(self) -> bool:
@@ -75,6 +83,58 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number") from None
 
 
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE | _FALSE:
+        return raw in _TRUE
+    raise ConfigError(f"{name} must be true or false")
+
+
+def _channel(name: str) -> str | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not _CHANNEL_ID.match(raw.upper()):
+        raise ConfigError(
+            f"{name} must be a channel ID such as C0123ABCDE (in Slack: open the channel, click "
+            "its name; the ID is at the bottom of the About tab), not a channel name"
+        )
+    return raw.upper()
+
+
+def _user_ids(name: str) -> frozenset[str]:
+    items = [i for i in re.split(r"[\s,]+", os.environ.get(name, "").strip()) if i]
+    for n, item in enumerate(items, 1):
+        if not _USER_ID.match(item.upper()):
+            raise ConfigError(
+                f"{name}: entry {n} is not a Slack user ID; list IDs such as U0123ABCDE, "
+                "separated by commas (in Slack: a profile's ⋮ menu -> Copy member ID)"
+            )
+    return frozenset(i.upper() for i in items)
+
+
+def _digest_schedule(schedule: str, timezone: str) -> None:
+    """Check DIGEST_TIMEZONE and DIGEST_SCHEDULE the way the scheduler will read them."""
+    from bot.scheduler import Schedule, ScheduleError, parse_timezone
+
+    try:
+        parse_timezone(timezone)
+    except ScheduleError as exc:
+        raise ConfigError(f"DIGEST_TIMEZONE {exc}") from None
+    try:
+        Schedule.parse(schedule, timezone)
+    except ScheduleError as exc:
+        raise ConfigError(f"DIGEST_SCHEDULE: {exc}") from None
+
+
 def load_settings(env_file: str | Path | None = ".env") -> Settings:
     """Read settings; ``.env`` fills in only what the environment does not already set."""
     if env_file and Path(env_file).is_file():
@@ -96,6 +156,9 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in _LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+    digest_schedule = get("DIGEST_SCHEDULE") or "mon 09:00"
+    digest_timezone = get("DIGEST_TIMEZONE") or "UTC"
+    _digest_schedule(digest_schedule, digest_timezone)
     return Settings(
         database_path=get("DATABASE_PATH") or "data/episodes.db",
         glossary_path=get("GLOSSARY_PATH"),
@@ -107,4 +170,10 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         port=port,
         host=get("HOST") or "0.0.0.0",  # noqa: S104
         log_level=log_level,
+        digest_channel=_channel("DIGEST_CHANNEL"),
+        digest_schedule=digest_schedule,
+        digest_timezone=digest_timezone,
+        digest_skip_empty=_bool("DIGEST_SKIP_EMPTY", True),
+        admin_user_ids=_user_ids("ADMIN_USER_IDS"),
+        announce_channel=_channel("ANNOUNCE_CHANNEL"),
     )
