@@ -29,15 +29,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
-from handlers import actions, commands, mentions
+from bot.scheduler import start_scheduler
+from handlers import actions, commands, digest, mentions
 from handlers.context import Deps, bind
 from storage import Store
 
 log = logging.getLogger("episode_bot")
 
 # Modules with a ``register(app)``; importing them also adds their rows to the subcommand table
-# (handlers/commands.py). The console uses the same list. handlers/digest.py goes here too.
-HANDLER_MODULES = (commands, mentions, actions)
+# (handlers/commands.py). The console uses the same list.
+HANDLER_MODULES = (commands, mentions, actions, digest)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
@@ -116,10 +117,10 @@ def web_app(app: AsyncApp, deps: Deps) -> web.Application:
 # -- background jobs -----------------------------------------------------------------------------
 # Started by `serve` only (not by the console or tests), after the app is built. A job is an async
 # function taking the deps and the Web API client; it returns an async "stop" function (or None).
-# handlers/digest.py appends its scheduler here, e.g. BACKGROUND_JOBS.append(start_digest).
+# bot/scheduler.py's start_scheduler posts the weekly digest and new-episode announcements.
 Stop = Callable[[], Awaitable[None]]
 BackgroundJob = Callable[[Deps, AsyncWebClient], Awaitable[Stop | None]]
-BACKGROUND_JOBS: list[BackgroundJob] = []
+BACKGROUND_JOBS: list[BackgroundJob] = [start_scheduler]  # digest and announcements
 
 
 async def start_background_jobs(deps: Deps, client: AsyncWebClient) -> list[Stop]:

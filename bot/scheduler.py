@@ -509,9 +509,9 @@ class Scheduler:
         >>> await scheduler.stop()    # doctest: +SKIP
     """
 
-    def __init__(self, poster: Poster, *, poll_seconds: float = POLL_SECONDS):
+    def __init__(self, poster: Poster, *, poll_seconds: float | None = None):
         self.poster = poster
-        self.poll_seconds = poll_seconds
+        self.poll_seconds = poll_seconds or POLL_SECONDS
         self._task: asyncio.Task[None] | None = None
         self._resume: dict[str, datetime] = {}
         self.ran_once = asyncio.Event()  # set after the first round (tests and logs wait on it)
@@ -582,8 +582,25 @@ class Scheduler:
         return wait
 
     async def _run(self) -> None:
-        await self.tick()
+        results = [r for r in await self.tick() if r.status != "not_due"]
+        log.info(
+            "scheduler's first round: %s",
+            "; ".join(f"{r.kind} {r.key} {r.status}" for r in results) or "nothing due",
+        )
         self.ran_once.set()
         while True:
             await asyncio.sleep(self.seconds_to_next())
             await self.tick()
+
+
+async def start_scheduler(deps: Any, client: AsyncWebClient) -> Callable[[], Any] | None:
+    """bot/app.py's background job: the digest and announcements while the app serves.
+
+    ``deps`` is handlers.context.Deps (the open store and the settings). Returns the stop
+    function, or None when neither DIGEST_CHANNEL nor ANNOUNCE_CHANNEL is set.
+    """
+    scheduler = Scheduler(Poster.from_settings(deps.store, client, deps.settings))
+    if not scheduler.enabled:
+        return None
+    await scheduler.start()
+    return scheduler.stop
