@@ -116,9 +116,14 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Hits for one page of a query, plus a "did you mean" when nothing (or little) matched."""
+    """Hits for one page of a query, plus a "did you mean" when nothing (or little) matched.
+
+    ``notices`` are short sentences for the member about the query itself, e.g. a filter
+    that matched nothing or a date that could not be read.
+    """
 
     query: str
     hits: tuple[Hit, ...]
     suggestion: str | None = None
     has_more: bool = False
+    notices: tuple[str, ...] = ()

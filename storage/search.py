@@ -1,55 +1,880 @@
-"""Search over passages. (First version: FTS5 BM25 over quoted tokens; see issue 3.)"""
+"""Search over passages: ranked quotes at the second they start, tolerant of typos and of
+speech-recognition errors, honest when nothing matches.
+
+How a query runs:
+
+1. :mod:`storage.query` parses it; :mod:`storage.query_plan` turns it into groups of
+   alternatives (typos corrected against the index's own vocabulary, split and joined words,
+   glossary terms) and resolves filters.
+2. SQLite FTS5 finds candidates: every group must match (each group an OR of quoted
+   alternatives); when that finds too little, the query is relaxed to its rarer words.
+3. Candidates are scored in Python: BM25 over the groups with the alternatives' weights, a
+   bonus for matched words close together, boosts when the query matches the episode title,
+   topics, chapter title, guest or speaker. A passage that covers too little of the query is
+   dropped rather than shown as the least-bad junk.
+4. Results are diversified: neighbouring passages of one moment collapse, the same text
+   published in two episodes shows once, one episode does not take every slot.
+5. Each hit gets a quote (:mod:`storage.quotes`) with its own start second and deep link.
+"""
 
 from __future__ import annotations
 
-import re
+import json
+import logging
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 from storage.db import Store
+from storage.glossary import Glossary, active_glossary
 from storage.links import deep_link
 from storage.models import Hit, SearchResult
+from storage.query import STOP_WORDS, parse_query, token_spans, tokens
+from storage.query_plan import COMMON_SHARE, Alt, Group, Plan, make_plan
+from storage.quotes import make_quote, tidy
+from storage.search_cache import SearchCache, search_cache
+from storage.timing import passage_word_times
 
-_TOKEN = re.compile(r"\w+", re.UNICODE)
+log = logging.getLogger(__name__)
+
+MAX_LIMIT = 50
+MAX_OFFSET = 500
+# Candidates fetched from the index per query, before scoring in Python.
+POOL = 300
+# Above this many matches the index does not rank (see _Retriever.run); Python scores the
+# newest RECENT_POOL matches instead.
+RANK_CAP = 12_000
+RECENT_POOL = 1_000
+# Filters down to this many episodes: search each episode whole, no index ranking needed.
+FEW_EPISODES = 20
+# Passages taken from a chapter whose title says what the query says.
+CHAPTER_PASSAGES = 25
+# How much a query word counts when only the passage's chapter title, the episode title or
+# its topics hold it (a pricing chapter covers "price"), and what share of a text match that
+# adds to the score; and the boost for a chapter title that says much of the query.
+FIELD_CHAPTER, FIELD_TITLE, FIELD_TOPIC = 0.7, 0.5, 0.4
+FIELD_SCORE = 0.5
+CHAPTER_BOOST = 0.5
+# Boost for a passage saying all the query's word pairs in the query's order ("bootleg music").
+PAIRS_BOOST = 0.4
+# A passage must cover this share of the query's weight (rarer words weigh more).
+MIN_COVERAGE = 0.6
+# BM25 parameters (the usual ones).
+K1, B = 1.2, 0.75
+# Each further hit from an episode already shown counts this much less (unless named).
+EPISODE_DECAY = 0.7
+# Passages this short ("Yes, Argo.") make poor quotes.
+SHORT_WORDS = 8
+# Episodes whose every word has its own time: captions, and edited text aligned to captions.
+PRECISE_TIMING = ("captions-aligned", "as-given")
 
 
-def fts_query(text: str) -> str | None:
-    """User text as a safe FTS5 query: every token double-quoted, OR-ed. None if no tokens."""
-    tokens = [t.lower() for t in _TOKEN.findall(text)]
-    if not tokens:
+@dataclass
+class Candidate:
+    id: int
+    episode_id: str
+    idx: int
+    start: float
+    end: float
+    speaker: str | None
+    chapter: str | None
+    text: str
+    bm25: float = 0.0
+    score: float = 0.0
+    coverage: float = 0.0
+    # Stems of the matched alternatives, each with its group's weight (for choosing the quote).
+    matched: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
+    via: list[str] = field(default_factory=list)
+
+
+_COLUMNS = "p.id, p.episode_id, p.idx, p.start, p.end, p.speaker, p.chapter, p.text"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _alt_expr(alt: Alt) -> str:
+    # Tokens only (letters and digits), each phrase double-quoted: user text never reaches
+    # MATCH as syntax. Stop words at a phrase's edges are left to the Python check, which
+    # sees the whole phrase: "a b testing" is looked up as "b testing", sparing the index a
+    # walk through every passage that says "a".
+    words = list(alt.words)
+    while len(words) > 1 and words[0] in STOP_WORDS:
+        words.pop(0)
+    while len(words) > 1 and words[-1] in STOP_WORDS:
+        words.pop()
+    return _quote(" ".join(words))
+
+
+def group_expr(group: Group) -> str | None:
+    """A group as an FTS5 expression: its alternatives OR-ed; an everyday-word alternative
+    only together with one of the group's context words."""
+    parts = [_alt_expr(a) for a in group.alts if not a.ambiguous]
+    ambiguous = [a for a in group.alts if a.ambiguous]
+    if ambiguous and group.context_words:
+        ctx = " OR ".join(dict.fromkeys(_quote(" ".join(c)) for c in group.context_words))
+        amb = " OR ".join(_alt_expr(a) for a in ambiguous)
+        parts.append(f"(({amb}) AND ({ctx}))")
+    if not parts:
         return None
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+    return "(" + " OR ".join(parts) + ")"
 
 
-async def search(store: Store, query: str, *, limit: int = 3, offset: int = 0) -> SearchResult:
-    """Passages matching ``query``, best first.
+def _context_words(group: Group) -> list[str]:
+    return [" ".join(c) for c in group.context]
+
+
+# ---------------------------------------------------------------------------- retrieval
+
+
+class _Retriever:
+    def __init__(self, store: Store, cache: SearchCache, plan: Plan):
+        self.store, self.cache, self.plan = store, cache, plan
+        self.found: dict[int, Candidate] = {}
+
+    def _filters(self) -> tuple[str, list]:
+        sql, params = "", []
+        allowed = self.plan.allowed
+        if allowed is not None:
+            if len(allowed) == 1:
+                ep = self.cache.episodes.get(next(iter(allowed)))
+                if ep is not None:
+                    sql += " AND passages_fts.rowid BETWEEN ? AND ?"
+                    params += [ep.first_id, ep.last_id]
+            sql += " AND p.episode_id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(sorted(allowed)))
+        if self.plan.speakers is not None:
+            sql += " AND p.speaker IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(sorted(self.plan.speakers)))
+        return sql, params
+
+    def _exclusion(self) -> str:
+        if not self.plan.exclude:
+            return ""
+        return " NOT (" + " OR ".join(_alt_expr(a) for a in self.plan.exclude) + ")"
+
+    async def count(self, match: str, rowids: tuple[int, int] | None, cap: int) -> int:
+        """Matches of ``match``, counted up to ``cap`` (cheap: no ranking)."""
+        where, params = "", []
+        if rowids is not None:
+            where, params = " AND rowid BETWEEN ? AND ?", list(rowids)
+        row = await self.store.fetchone(
+            "SELECT count(*) FROM (SELECT rowid FROM passages_fts"  # noqa: S608
+            f" WHERE passages_fts MATCH ?{where} LIMIT ?)",
+            (match, *params, cap),
+        )
+        return row[0]
+
+    async def run(
+        self, expr: str, limit: int, *, rowids: tuple[int, int] | None = None, ranked: bool = True
+    ) -> int:
+        """Add the best ``limit`` passages matching ``expr`` (plus filters); return how many.
+
+        BM25 costs about a microsecond per matching passage, so a query matching more than
+        ``RANK_CAP`` passages (a very common word over thousands of hours) is not ranked by
+        the index: the newest ``RECENT_POOL`` matches go to the Python scorer instead.
+        ``ranked=False`` skips BM25 altogether, for looking inside a few episodes where
+        Python scores everything there is.
+        """
+        match = expr + self._exclusion()
+        where, params = self._filters()
+        if rowids is not None:
+            where += " AND passages_fts.rowid BETWEEN ? AND ?"
+            params += list(rowids)
+        rank, order = "0.0", ""
+        try:
+            if ranked:
+                if await self.count(match, rowids, RANK_CAP + 1) <= RANK_CAP:
+                    rank, order = "bm25(passages_fts)", " ORDER BY r"
+                else:
+                    order = " ORDER BY passages_fts.rowid DESC"
+                    limit = max(limit, RECENT_POOL)
+            sql = (
+                f"SELECT {_COLUMNS}, {rank} AS r"  # noqa: S608 - constant SQL parts
+                " FROM passages_fts JOIN passages p ON p.id = passages_fts.rowid"
+                f" WHERE passages_fts MATCH ?{where}{order} LIMIT ?"
+            )
+            rows = await self.store.fetchall(sql, (match, *params, limit))
+        except sqlite3.OperationalError as exc:
+            # Cannot come from user text (it is always quoted); log it, answer honestly.
+            log.warning("search expression failed: %s (%s)", exc, match[:200])
+            return 0
+        for r in rows:
+            if r[0] not in self.found:
+                self.found[r[0]] = Candidate(*tuple(r)[:8], bm25=-r[8])
+        return len(rows)
+
+    async def add_passages(
+        self, episode_id: str, start: float, count: int, *, before: float = float("inf")
+    ) -> None:
+        """Add an episode's first ``count`` passages from ``start`` (and before ``before``)."""
+        where, params = "", []
+        if self.plan.speakers is not None:
+            where, params = (
+                " AND p.speaker IN (SELECT value FROM json_each(?))",
+                [json.dumps(sorted(self.plan.speakers))],
+            )
+        rows = await self.store.fetchall(
+            f"SELECT {_COLUMNS} FROM passages p WHERE p.episode_id = ? AND p.end > ?"  # noqa: S608
+            f" AND p.start < ? AND p.word_end - p.word_start >= ?{where} ORDER BY p.idx LIMIT ?",
+            (episode_id, start, min(before, 1e12), SHORT_WORDS, *params, count),
+        )
+        for r in rows:
+            if r[0] not in self.found:
+                self.found[r[0]] = Candidate(*tuple(r)[:8])
+
+
+async def _episodes_saying(
+    store: Store, cache: SearchCache, group: Group, episodes: set[str]
+) -> set[str]:
+    """Which of ``episodes`` say the group's term unambiguously somewhere: in the title, a
+    chapter title or any passage. Evidence that an everyday word there means the term."""
+    plain = [a for a in group.alts if not a.ambiguous]
+    out, ask = set(), []
+    for ep in sorted(episodes):
+        info = cache.episodes[ep]
+        seqs = (info.title_stems, *(ch.stems for ch in info.chapters))
+        if any(_has_run(seq, a.stems) for a in plain for seq in seqs):
+            out.add(ep)
+        else:
+            ask.append(ep)
+    if not plain or not ask:
+        return out
+    match = " OR ".join(_alt_expr(a) for a in plain)
+    try:
+        if len(ask) <= 8:
+            for ep in ask:
+                info = cache.episodes[ep]
+                row = await store.fetchone(
+                    "SELECT 1 FROM passages_fts WHERE passages_fts MATCH ?"
+                    " AND rowid BETWEEN ? AND ? LIMIT 1",
+                    (match, info.first_id, info.last_id),
+                )
+                if row is not None:
+                    out.add(ep)
+        else:
+            rows = await store.fetchall(
+                "SELECT DISTINCT p.episode_id FROM passages_fts"
+                " JOIN passages p ON p.id = passages_fts.rowid WHERE passages_fts MATCH ?"
+                " AND p.episode_id IN (SELECT value FROM json_each(?))",
+                (match, json.dumps(ask)),
+            )
+            out |= {r[0] for r in rows}
+    except sqlite3.OperationalError as exc:
+        log.warning("evidence query failed: %s", exc)
+    return out
+
+
+# ---------------------------------------------------------------------------- scoring
+
+
+def _positions(stems: list[str]) -> dict[str, list[int]]:
+    pos: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(stems):
+        pos[s].append(i)
+    return pos
+
+
+def _occurrences(
+    alt_stems: tuple[str, ...], stems: list[str], pos: dict[str, list[int]]
+) -> list[int]:
+    first = pos.get(alt_stems[0])
+    if not first:
+        return []
+    if len(alt_stems) == 1:
+        return first
+    k = len(alt_stems)
+    return [i for i in first if tuple(stems[i : i + k]) == alt_stems]
+
+
+def _has_run(seq: tuple[str, ...], run: tuple[str, ...]) -> bool:
+    k = len(run)
+    return any(seq[i : i + k] == run for i in range(len(seq) - k + 1))
+
+
+def _groups_in(groups: list[Group], seq: tuple[str, ...]) -> dict[int, float]:
+    """Groups (by index) that a title's stems hold, with the best alternative's weight."""
+    have = set(seq)
+    out: dict[int, float] = {}
+    for gi, g in enumerate(groups):
+        for a in g.alts:
+            if a.ambiguous or not a.stems or not all(s in have for s in a.stems):
+                continue
+            if len(a.stems) == 1 or _has_run(seq, a.stems):
+                out[gi] = max(out.get(gi, 0.0), a.weight)
+    return out
+
+
+# Above this many titles holding one word, that word is too common to say anything.
+META_CAP = 20_000
+
+
+def _index_matches(groups: list[Group], index: dict, seqs_of) -> dict:  # noqa: ANN001
+    """For each key of a stem index (episodes, chapters), the groups its titles hold, found
+    with set operations on the cached index rather than a loop over every title."""
+    out: dict = defaultdict(dict)
+    for gi, g in enumerate(groups):
+        for a in g.alts:
+            if a.ambiguous or not a.stems:
+                continue
+            sets = [index.get(s) for s in a.stems]
+            if not all(sets) or min(len(x) for x in sets) > META_CAP:
+                continue
+            keys = set.intersection(*sets) if len(sets) > 1 else sets[0]
+            if len(a.stems) > 1:
+                keys = {k for k in keys if any(_has_run(seq, a.stems) for seq in seqs_of(k))}
+            for k in keys:
+                if out[k].get(gi, 0.0) < a.weight:
+                    out[k][gi] = a.weight
+    return out
+
+
+@dataclass
+class _GroupMatch:
+    """How one passage text matches one group: plain alternatives, and everyday-word ones."""
+
+    weight: float = 0.0
+    tf: int = 0
+    positions: list[int] = field(default_factory=list)
+    via: str | None = None
+    alts: list[tuple[str, ...]] = field(default_factory=list)
+    amb_weight: float = 0.0
+    amb_tf: int = 0
+    amb_positions: list[int] = field(default_factory=list)
+    amb_via: str | None = None
+    amb_alts: list[tuple[str, ...]] = field(default_factory=list)
+    context: int = 0  # distinct context words in the passage
+
+
+@dataclass
+class _TextMatch:
+    length: int
+    groups: list[_GroupMatch | None]
+    pairs: float = 0.0  # weight of the query's word pairs said in the same order
+    career: bool = False  # tells a career story ("I started...", "my background")
+
+
+class _Scorer:
+    """Scores candidates. What depends only on a passage's text is computed once per distinct
+    text (a republished episode repeats passages); episode-level boosts are added per hit."""
+
+    def __init__(self, cache: SearchCache, plan: Plan):
+        self.cache, self.plan = cache, plan
+        self.required = plan.required
+        self.scored_groups = [g for g in plan.groups if g.role != "name" or not self.required]
+        self.meta_groups = self.required or plan.groups
+        self.total = sum(g.idf for g in self.meta_groups) or 1.0
+        self.names = [g for g in plan.groups if g.role == "name"]
+        # Surface words worth looking at: those whose stem starts an alternative or context.
+        firsts = {a.stems[0] for g in self.scored_groups for a in g.alts if a.stems}
+        firsts |= {c[0] for g in self.scored_groups for c in g.context if c}
+        firsts |= {c[0] for c in plan.career if c}
+        self.wanted = {w for s in firsts for w in cache.words_of(s)} | firsts
+        # Word pairs as typed ("get into", "bootleg music"): passages that say them in the
+        # same order read like what the member remembers.
+        seq = plan.sequence
+        self.pairs = {
+            (seq[i], seq[i + 1]): (
+                0.5 if seq[i] in STOP_WORDS and seq[i + 1] in STOP_WORDS else 1.0
+            )
+            for i in range(len(seq) - 1)
+        }
+        self.seq_words = set(seq)
+        self.pair_total = sum(self.pairs.values())
+        self.text_cache: dict[str, _TextMatch] = {}
+        self.chapter_cache: dict[str | None, dict[int, float]] = {}
+        # (group index, episode) pairs where evidence would decide an everyday-word match.
+        self.pending: set[tuple[int, str]] = set()
+        self.evidence: dict[int, set[str]] = {}
+        # Which query groups each episode's title, topics and chapter titles hold.
+        episodes = cache.episodes
+        self.title = _index_matches(
+            self.meta_groups, cache.title_index, lambda e: (episodes[e].title_stems,)
+        )
+        self.topic = _index_matches(
+            self.meta_groups, cache.topic_index, lambda e: episodes[e].topic_stems
+        )
+        self.chapters = _index_matches(
+            self.meta_groups,
+            cache.chapter_index,
+            lambda key: (episodes[key[0]].chapters[key[1]].stems,),
+        )
+
+    def fraction(self, matched: dict[int, float] | None) -> float:
+        """Share of the query's weight that ``matched`` groups carry."""
+        if not matched:
+            return 0.0
+        got = sum(self.meta_groups[gi].idf * w for gi, w in matched.items())
+        return min(1.0, got / self.total)
+
+    def top_meta_episodes(self, k: int = 3) -> list[str]:
+        scored = {e: self.fraction(m) for e, m in self.title.items()}
+        ranked = sorted(
+            scored,
+            key=lambda e: (scored[e] + 0.5 * self.fraction(self.topic.get(e)), e),
+            reverse=True,
+        )
+        return [e for e in ranked[:k] if scored[e] >= 0.6]
+
+    def top_chapters(self, k: int = 6) -> list[tuple[str, int]]:
+        """Chapters whose titles say most of the query ("Pricing Models: Hourly Rates...")."""
+        scored = {key: self.fraction(m) for key, m in self.chapters.items()}
+        good = [key for key, f in scored.items() if f >= 0.5]
+        good.sort(
+            key=lambda key: (scored[key] + 0.3 * self.fraction(self.title.get(key[0])), key),
+            reverse=True,
+        )
+        return good[:k]
+
+    def _chapter_is_career(self, title: str | None) -> bool:
+        if not title:
+            return False
+        stems = tuple(self.cache.stem.get(w, w) for w in tokens(title))
+        return any(_has_run(stems, c) for c in self.plan.career if c)
+
+    def _chapter_groups(self, title: str | None) -> dict[int, float]:
+        got = self.chapter_cache.get(title)
+        if got is None:
+            stems = tuple(self.cache.stem.get(w, w) for w in tokens(title)) if title else ()
+            got = _groups_in(self.meta_groups, stems)
+            self.chapter_cache[title] = got
+        return got
+
+    def _match_text(self, text: str) -> _TextMatch:
+        found = self.text_cache.get(text)
+        if found is not None:
+            return found
+        words = tokens(text)
+        stem, wanted = self.cache.stem, self.wanted
+        pos: dict[str, list[int]] = defaultdict(list)
+        for i, w in enumerate(words):
+            if w in wanted:
+                pos[stem.get(w, w)].append(i)
+
+        def occurrences(seq: tuple[str, ...]) -> list[int]:
+            first = pos.get(seq[0])
+            if not first or len(seq) == 1:
+                return first or []
+            k = len(seq)
+            return [
+                i
+                for i in first
+                if i + k <= len(words)
+                and all(stem.get(words[i + j], words[i + j]) == seq[j] for j in range(1, k))
+            ]
+
+        matches: list[_GroupMatch | None] = []
+        for g in self.scored_groups:
+            m = _GroupMatch()
+            for a in g.alts:
+                occ = occurrences(a.stems)
+                if not occ:
+                    continue
+                if a.ambiguous:
+                    m.amb_tf += len(occ)
+                    m.amb_positions += occ
+                    m.amb_alts.append(a.stems)
+                    if a.weight > m.amb_weight:
+                        m.amb_weight, m.amb_via = a.weight, a.via
+                else:
+                    m.tf += len(occ)
+                    m.positions += occ
+                    m.alts.append(a.stems)
+                    if a.weight > m.weight:
+                        m.weight, m.via = a.weight, a.via
+            if m.amb_tf:
+                m.context = sum(1 for ctx in g.context if occurrences(ctx))
+            matches.append(m if (m.tf or m.amb_tf) else None)
+        found = _TextMatch(len(words), matches)
+        if self.pairs:
+            seen = {
+                (words[i], words[i + 1])
+                for i in range(len(words) - 1)
+                if words[i] in self.seq_words and (words[i], words[i + 1]) in self.pairs
+            }
+            found.pairs = sum(self.pairs[p] for p in seen)
+        if self.plan.career:
+            found.career = any(occurrences(c) for c in self.plan.career if c)
+        self.text_cache[text] = found
+        return found
+
+    def score(self, c: Candidate) -> bool:
+        """Score a candidate in place; False when it covers too little of the query."""
+        tm = self._match_text(c.text)
+        norm = K1 * (1 - B + B * (tm.length or 1) / max(self.cache.avg_words, 1.0))
+        text_score = covered = 0.0
+        hit_positions: list[list[int]] = []
+        in_text: set[int] = set()
+        c.matched, c.via = [], []
+        for gi, (g, m) in enumerate(zip(self.scored_groups, tm.groups, strict=True)):
+            if m is None:
+                continue
+            weight, tf, positions, via = m.weight, m.tf, m.positions, m.via
+            if m.amb_tf and self._context_ok(gi, m, c.episode_id):
+                tf += m.amb_tf
+                positions = positions + m.amb_positions
+                c.matched += [(a, g.idf) for a in m.amb_alts]
+                if m.amb_weight > weight:
+                    weight, via = m.amb_weight, m.amb_via
+            if not tf:
+                continue
+            c.matched += [(a, g.idf) for a in m.alts]
+            tfn = tf * (K1 + 1) / (tf + norm)
+            factor = 1.0 if g.role == "required" else 0.5
+            text_score += factor * g.idf * weight * tfn
+            if g.role == "required":
+                in_text.add(gi)
+                covered += g.idf * min(weight / 0.9, 1.0)
+            if via and g.role != "name":
+                c.via.append(via)
+            hit_positions.append(sorted(positions))
+        c.chapter = c.chapter or self.cache.episodes[c.episode_id].chapter_at(c.start)
+        chapter = self._chapter_groups(c.chapter)
+        title = self.title.get(c.episode_id, {})
+        topic = self.topic.get(c.episode_id, {})
+        if self.required:
+            # A word the passage lacks still counts, for less, when the passage sits under a
+            # chapter (or in an episode) titled with it: "pricing" covers a pricing chapter.
+            for gi, g in enumerate(self.required):
+                if gi in in_text:
+                    continue
+                field = max(
+                    FIELD_CHAPTER * chapter.get(gi, 0.0),
+                    FIELD_TITLE * title.get(gi, 0.0),
+                    FIELD_TOPIC * topic.get(gi, 0.0),
+                )
+                covered += g.idf * field
+                # ...and adds to the score as if said once, at that field's weight.
+                text_score += FIELD_SCORE * g.idf * field
+            c.coverage = covered / self.total
+        else:
+            # Only names were asked for: their episodes and their words both answer.
+            person = any(
+                c.episode_id in g.guest_episodes or (c.speaker and c.speaker in g.speakers)
+                for g in self.names
+            )
+            c.coverage = 1.0 if (text_score or person) else 0.0
+        if c.coverage < MIN_COVERAGE or not (text_score or not self.required):
+            return False
+        if len(hit_positions) >= 2:
+            window = _min_window(hit_positions)
+            if window <= len(hit_positions) + 1:
+                text_score *= 1.3
+            elif window <= 10:
+                text_score *= 1.12
+        boost = 0.0
+        # With nothing but names, being that person's episode is what matters most.
+        scale = 1.0 if self.required else 2.5
+        for g in self.names:
+            if c.speaker and c.speaker in g.speakers:
+                boost += 0.3 * scale
+            if c.episode_id in g.guest_episodes:
+                boost += 0.4 * scale
+        intent = 2.0 if self.plan.episode_intent else 1.0
+        boost += 0.3 * intent * self.fraction(title)
+        boost += 0.15 * intent * self.fraction(topic)
+        boost += CHAPTER_BOOST * self.fraction(chapter)
+        if self.pair_total:
+            boost += PAIRS_BOOST * tm.pairs / self.pair_total
+        if self.plan.career:
+            boost += 0.2 * tm.career + 0.2 * self._chapter_is_career(c.chapter)
+        c.score = text_score / self.total + boost
+        if tm.length < SHORT_WORDS:
+            c.score *= 0.6
+        return True
+
+    def _context_ok(self, gi: int, m: _GroupMatch, episode_id: str) -> bool:
+        """An everyday word counts for the term when the passage has two of its context
+        words, or one and the episode says the term plainly elsewhere."""
+        if m.context >= 2:
+            return True
+        if m.context == 0:
+            return False
+        known = self.evidence.get(gi)
+        if known is None or episode_id not in known:
+            if known is None:
+                self.pending.add((gi, episode_id))
+            return False
+        return True
+
+
+def _min_window(lists: list[list[int]]) -> int:
+    """Smallest span of positions holding one entry from every list."""
+    events = sorted((p, k) for k, ps in enumerate(lists) for p in ps)
+    need, have, counts = len(lists), 0, defaultdict(int)
+    best, left = 1 << 30, 0
+    for p, k in events:
+        if counts[k] == 0:
+            have += 1
+        counts[k] += 1
+        while have == need:
+            best = min(best, p - events[left][0] + 1)
+            lk = events[left][1]
+            counts[lk] -= 1
+            if counts[lk] == 0:
+                have -= 1
+            left += 1
+    return best
+
+
+# ---------------------------------------------------------------------------- diversity
+
+
+def _diversify(cands: list[Candidate], plan: Plan, want: int) -> list[Candidate]:
+    """Best first, with neighbours of one moment and republished copies collapsed and each
+    further hit from an episode discounted (unless the query names that episode)."""
+    pool = sorted(cands, key=lambda c: (-c.score, c.episode_id, c.idx))
+    chosen: list[Candidate] = []
+    per_episode: dict[str, list[int]] = defaultdict(list)
+    seen_text: set[str] = set()
+    while pool and len(chosen) < want:
+        best_i, best_s = -1, -1.0
+        for i, c in enumerate(pool[: want * 8 + 20]):
+            k = len(per_episode[c.episode_id])
+            s = c.score if c.episode_id in plan.named else c.score * EPISODE_DECAY**k
+            if s > best_s:
+                best_i, best_s = i, s
+        c = pool.pop(best_i)
+        if any(abs(c.idx - j) <= 1 for j in per_episode[c.episode_id]):
+            continue
+        key = " ".join(tokens(c.text))
+        if len(key) > 40 and key in seen_text:
+            continue
+        seen_text.add(key)
+        per_episode[c.episode_id].append(c.idx)
+        chosen.append(c)
+    return chosen
+
+
+# ---------------------------------------------------------------------------- entry point
+
+
+async def search(
+    store: Store,
+    query: str,
+    *,
+    limit: int = 3,
+    offset: int = 0,
+    glossary: Glossary | None = None,
+) -> SearchResult:
+    """Passages matching ``query``, best first, as quotes with deep links.
+
+    Never raises for anything a user types: the worst case is an empty result, with a
+    ``suggestion`` ("did you mean") when a close word exists and ``notices`` saying why.
+
+    Args:
+        store: an open store.
+        query: what the member typed: words, "quoted phrases", -exclusions and filters
+            (guest:, speaker:, episode:, after:, before:).
+        limit: hits per page (at most 50).
+        offset: hits to skip (for "more").
+        glossary: terms and their mis-hearings; default the built-in glossary plus the file
+            at ``GLOSSARY_PATH``.
 
     Example:
         >>> result = await search(store, "argo scheduler", limit=3)  # doctest: +SKIP
         >>> result.hits[0].url                                        # doctest: +SKIP
+        'https://www.youtube.com/watch?v=z7BvslwVRbQ&t=862s'
     """
-    match = fts_query(query)
-    if match is None:
-        return SearchResult(query=query, hits=())
-    rows = await store.fetchall(
-        "SELECT p.id, p.episode_id, e.title, p.start, p.end, p.speaker, p.chapter, p.text,"
-        " e.url, bm25(passages_fts) AS rank"
-        " FROM passages_fts JOIN passages p ON p.id = passages_fts.rowid"
-        " JOIN episodes e ON e.id = p.episode_id"
-        " WHERE passages_fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?",
-        (match, limit + 1, offset),
+    text = query if isinstance(query, str) else ""
+    try:
+        limit = max(0, min(int(limit), MAX_LIMIT))
+        offset = max(0, min(int(offset), MAX_OFFSET))
+    except (TypeError, ValueError):
+        limit, offset = 3, 0
+    parsed = parse_query(text)
+    cache = await search_cache(store)
+    glossary = glossary or active_glossary()
+    plan = await make_plan(store, cache, glossary, parsed)
+    notices = tuple(plan.notices)
+    if plan.nothing or limit == 0 or not cache.passages:
+        return SearchResult(text, (), None, False, notices)
+    if not plan.groups:
+        if not parsed.filters.any:
+            return SearchResult(text, (), None, False, notices)
+        hits, more = await _listing(store, cache, plan, limit, offset)
+        return SearchResult(text, tuple(hits), None, more, notices)
+
+    ranked = await _ranked(store, cache, plan, offset + limit + 1)
+    page = ranked[offset : offset + limit]
+    hits = await _hits(store, cache, page)
+    if ranked:
+        # Results came partly through corrected words: say which words were used.
+        suggestion = plan.suggestion(text) if plan.corrected else None
+    else:
+        suggestion = await _useful_suggestion(store, cache, glossary, plan, text)
+    return SearchResult(text, hits, suggestion, len(ranked) > offset + limit, notices)
+
+
+async def _useful_suggestion(
+    store: Store, cache: SearchCache, glossary: Glossary, plan: Plan, text: str
+) -> str | None:
+    """A "did you mean" for an empty result, offered only if it would find something."""
+    suggestion = plan.suggestion(text)
+    if not suggestion or suggestion == text:
+        return None
+    other = await make_plan(store, cache, glossary, parse_query(suggestion))
+    if other.nothing or not other.groups:
+        return None
+    return suggestion if await _ranked(store, cache, other, 1) else None
+
+
+async def _ranked(store: Store, cache: SearchCache, plan: Plan, want: int) -> list[Candidate]:
+    retriever = _Retriever(store, cache, plan)
+    required = plan.required
+    pool = max(POOL, want * 6)
+    exprs = [e for e in (group_expr(g) for g in required) if e]
+    few = plan.allowed is not None and len(plan.allowed) <= FEW_EPISODES
+    if few and plan.groups:
+        # A guest, an episode or a speaker chosen: look through those episodes whole.
+        ors = " OR ".join(e for e in (group_expr(g) for g in plan.groups) if e)
+        for ep in sorted(plan.allowed or ()):
+            info = cache.episodes[ep]
+            if ors:
+                await retriever.run(ors, POOL, rowids=(info.first_id, info.last_id), ranked=False)
+    elif exprs:
+        got = await retriever.run(" AND ".join(exprs), pool)
+        if got < max(want * 3, 30) and len(exprs) > 1:
+            n = max(cache.passages, 1)
+            rare = [
+                group_expr(g) for g in required if g.df <= COMMON_SHARE * n and group_expr(g)
+            ] or exprs
+            await retriever.run(" OR ".join(rare), pool)
+    elif plan.groups:
+        ors = [e for e in (group_expr(g) for g in plan.groups) if e]
+        if ors:
+            await retriever.run(" OR ".join(ors), pool)
+    scorer = _Scorer(cache, plan)
+    # Whole-episode queries: make sure the episodes the title names are in the running.
+    named_by_title = scorer.top_meta_episodes()
+    all_groups = [e for e in (group_expr(g) for g in plan.groups) if e]
+    for ep in named_by_title:
+        if plan.allowed is not None and ep not in plan.allowed:
+            continue
+        info = cache.episodes[ep]
+        before = len(retriever.found)
+        got = 0
+        if all_groups:
+            got = await retriever.run(
+                " OR ".join(all_groups), 50, rowids=(info.first_id, info.last_id), ranked=False
+            )
+        if not got and len(retriever.found) == before:
+            await retriever.add_passages(ep, 0.0, 2)
+    for ep, k in scorer.top_chapters():
+        if plan.allowed is not None and ep not in plan.allowed:
+            continue
+        lo, hi = cache.episodes[ep].chapter_span(k)
+        await retriever.add_passages(ep, lo, CHAPTER_PASSAGES, before=hi)
+    for g in plan.groups:
+        if g.role == "name" and not required:
+            for ep in sorted(g.guest_episodes)[:3]:
+                if plan.allowed is None or ep in plan.allowed:
+                    await retriever.add_passages(ep, 0.0, 4)
+
+    scored = [c for c in retriever.found.values() if scorer.score(c)]
+    if scorer.pending:
+        # Everyday words that need evidence: ask only about the episodes concerned.
+        by_group: dict[int, set[str]] = defaultdict(set)
+        for gi, ep in scorer.pending:
+            by_group[gi].add(ep)
+        for gi, eps in sorted(by_group.items()):
+            scorer.evidence[gi] = await _episodes_saying(
+                store, cache, scorer.scored_groups[gi], eps
+            )
+        scorer.pending.clear()
+        scored = [c for c in retriever.found.values() if scorer.score(c)]
+    if not scored:
+        return []
+    # An episode that keeps coming back is about the query: a small boost per extra passage.
+    per_episode: dict[str, int] = defaultdict(int)
+    for c in scored:
+        per_episode[c.episode_id] += 1
+    for c in scored:
+        c.score += 0.1 * min(1.0, (per_episode[c.episode_id] - 1) / 5)
+    return _diversify(scored, plan, want)
+
+
+def _match_spans(
+    cache: SearchCache, text: str, matched: list[tuple[tuple[str, ...], float]]
+) -> list[tuple[int, int, float]]:
+    """Character spans in ``text`` of the matched alternatives, with their groups' weights."""
+    spans = token_spans(text)
+    stems = [cache.stem.get(w, w) for w, _, _ in spans]
+    pos = _positions(stems)
+    out: dict[tuple[int, int], float] = {}
+    for alt, weight in matched:
+        for i in _occurrences(alt, stems, pos):
+            key = (spans[i][1], spans[i + len(alt) - 1][2])
+            out[key] = max(out.get(key, 0.0), weight)
+    return sorted((a, b, w) for (a, b), w in out.items())
+
+
+async def _hits(store: Store, cache: SearchCache, page: list[Candidate]) -> tuple[Hit, ...]:
+    """Hits for a page; quotes of episodes timed by captions start at their words' second."""
+    precise = [c.id for c in page if cache.episodes[c.episode_id].timing in PRECISE_TIMING]
+    times = await passage_word_times(store, precise) if precise else {}
+    return tuple(_hit(cache, c, times.get(c.id)) for c in page)
+
+
+def _hit(cache: SearchCache, c: Candidate, word_times: list[float] | None = None) -> Hit:
+    info = cache.episodes[c.episode_id]
+    text = c.text
+    cleaned = tidy(text)
+    if cleaned.split() != text.split():
+        word_times = None  # noise removed: the per-word times no longer line up
+    quote = make_quote(
+        cleaned, _match_spans(cache, cleaned, c.matched), c.start, c.end, word_times=word_times
     )
-    hits = tuple(
-        Hit(
-            episode_id=r["episode_id"],
-            episode_title=r["title"],
-            start=r["start"],
-            end=r["end"],
-            speaker=r["speaker"],
-            quote=r["text"][:300],
-            url=deep_link(r["url"], r["start"]),
-            score=-r["rank"],
-            chapter=r["chapter"],
-            passage_id=r["id"],
+    via = "; ".join(dict.fromkeys(c.via)) or None
+    return Hit(
+        episode_id=c.episode_id,
+        episode_title=info.title,
+        start=quote.start,
+        end=max(quote.end, quote.start),
+        speaker=c.speaker,
+        quote=quote.text,
+        url=deep_link(info.url, quote.start),
+        score=round(c.score, 4),
+        chapter=c.chapter,
+        passage_id=c.id,
+        matched_via=via,
+    )
+
+
+async def _listing(
+    store: Store, cache: SearchCache, plan: Plan, limit: int, offset: int
+) -> tuple[list[Hit], bool]:
+    """Filters alone: the matching episodes' passages, newest episode first, in order."""
+    episodes = [e for e in cache.by_date if plan.allowed is None or e in plan.allowed]
+    where, params = " AND p.word_end - p.word_start >= ?", [SHORT_WORDS]
+    if plan.speakers is not None:
+        where += " AND p.speaker IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(sorted(plan.speakers)))
+    if plan.exclude:
+        where += " AND p.id NOT IN (SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?)"
+        params.append(" OR ".join(_alt_expr(a) for a in plan.exclude))
+    need, skip = limit + 1, offset
+    found: list[Candidate] = []
+    for ep in episodes:
+        if len(found) >= need:
+            break
+        if skip:
+            row = await store.fetchone(
+                f"SELECT count(*) FROM passages p WHERE p.episode_id = ?{where}",  # noqa: S608
+                (ep, *params),
+            )
+            if row[0] <= skip:
+                skip -= row[0]
+                continue
+        rows = await store.fetchall(
+            f"SELECT {_COLUMNS} FROM passages p WHERE p.episode_id = ?{where}"  # noqa: S608
+            " ORDER BY p.idx LIMIT ? OFFSET ?",
+            (ep, *params, need - len(found), skip),
         )
-        for r in rows[:limit]
-    )
-    return SearchResult(query=query, hits=hits, has_more=len(rows) > limit)
+        skip = 0
+        for r in rows:
+            c = Candidate(*tuple(r)[:8])
+            c.chapter = c.chapter or cache.episodes[ep].chapter_at(c.start)
+            found.append(c)
+    return list(await _hits(store, cache, found[:limit])), len(found) > limit

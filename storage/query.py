@@ -1,0 +1,291 @@
+"""The search query language: plain words, "quoted phrases", -exclusions and filters.
+
+``parse_query`` never fails: whatever a member types becomes a :class:`ParsedQuery`, and words
+are reduced to the same lower-case, accent-free tokens the full-text index holds, so nothing a
+user types ever reaches SQLite's ``MATCH`` syntax. Filters::
+
+    guest:hugo   speaker:alexey   episode:<id or title words>   after:2023-01-01   before:2024-06
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+# Long pastes are cut here; enough for any sentence someone remembers.
+MAX_QUERY_CHARS = 2000
+MAX_TERMS = 32
+
+# The tokens of the full-text index (unicode61): runs of letters and digits; "_" separates.
+_TOKEN = re.compile(r"[^\W_]+")
+_QUOTES = {'"': '"', "“": "”", "„": "“", "«": "»", "”": "”"}
+_FILTER = re.compile(
+    r"(?i)(?<![^\s(])(guest|speaker|who|episode|ep|title|after|since|before|until):"
+)
+_FILTER_NAMES = {
+    "guest": "guest",
+    "speaker": "speaker",
+    "who": "speaker",
+    "episode": "episode",
+    "ep": "episode",
+    "title": "episode",
+    "after": "after",
+    "since": "after",
+    "before": "before",
+    "until": "before",
+}
+# Contractions and possessives: "who's" is "who", "Hugo's" is "Hugo", "don't" is "don".
+_CONTRACTION = re.compile(r"(?i)['’](s|re|ve|ll|d|m|t)$")
+_DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
+
+
+def fold_word(word: str) -> str:
+    """Lower case without accents, as the index's ``remove_diacritics`` tokenizer stores it.
+
+    >>> fold_word("Müller")
+    'muller'
+    """
+    word = word.lower()
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFKD", word)
+    return unicodedata.normalize(
+        "NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    )
+
+
+def tokens(text: str) -> list[str]:
+    """The index tokens of ``text``.
+
+    >>> tokens("Scikit-Learn's API")
+    ['scikit', 'learn', 's', 'api']
+    """
+    found = _TOKEN.findall(text.lower())
+    if text.isascii():
+        return found
+    return [w if w.isascii() else fold_word(w) for w in found]
+
+
+def token_spans(text: str) -> list[tuple[str, int, int]]:
+    """Index tokens of ``text`` with their character offsets (for quoting around a match)."""
+    if text.isascii():
+        return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text.lower())]
+    return [(fold_word(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+@dataclass(frozen=True)
+class Term:
+    """One thing to look for.
+
+    ``words`` are index tokens. ``kind`` is ``word`` (one token), ``compound`` (one written
+    word the index splits, like ``scikit-learn`` or ``A/B``) or ``phrase`` (the user quoted
+    it: the words must appear in this order). ``raw`` is the text as typed, for display;
+    ``capitalised`` records ``Hugo`` versus ``hugo`` (a hint that a word is a name).
+    """
+
+    words: tuple[str, ...]
+    kind: str = "word"
+    raw: str = ""
+    negated: bool = False
+    capitalised: bool = False
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: str | None = None  # inclusive ISO date
+    end: str | None = None  # inclusive ISO date
+
+
+@dataclass(frozen=True)
+class Filters:
+    guest: tuple[str, ...] = ()
+    speaker: tuple[str, ...] = ()
+    episode: tuple[str, ...] = ()
+    dates: DateRange = DateRange()
+
+    @property
+    def any(self) -> bool:
+        return bool(
+            self.guest or self.speaker or self.episode or self.dates.start or self.dates.end
+        )
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    text: str
+    terms: tuple[Term, ...] = ()
+    filters: Filters = Filters()
+    notices: tuple[str, ...] = field(default=())
+
+    @property
+    def positive(self) -> tuple[Term, ...]:
+        return tuple(t for t in self.terms if not t.negated)
+
+    @property
+    def negative(self) -> tuple[Term, ...]:
+        return tuple(t for t in self.terms if t.negated)
+
+
+def parse_date(value: str, *, end: bool) -> str | None:
+    """``2023``, ``2023-06`` or ``2023-06-30`` as an ISO date: the first day of that period,
+    or with ``end`` the last. None when it is not a date.
+
+    >>> parse_date("2024-02", end=True)
+    '2024-02-29'
+    """
+    m = _DATE.match(value.strip())
+    if not m:
+        return None
+    year, month, day = int(m[1]), int(m[2] or 0), int(m[3] or 0)
+    try:
+        if day:
+            return date(year, month, day).isoformat()
+        if month:
+            first = date(year, month, 1)
+            if not end:
+                return first.isoformat()
+            nxt = date(year + (month == 12), month % 12 + 1, 1)
+            return date.fromordinal(nxt.toordinal() - 1).isoformat()
+        return date(year, 12, 31).isoformat() if end else date(year, 1, 1).isoformat()
+    except ValueError:
+        return None
+
+
+def _read_value(text: str, i: int) -> tuple[str, int]:
+    """A filter value at ``text[i:]``: a quoted string or up to the next space."""
+    if i < len(text) and text[i] in _QUOTES:
+        close = _QUOTES[text[i]]
+        j = text.find(close, i + 1)
+        if j == -1:
+            return text[i + 1 :].strip(), len(text)
+        return text[i + 1 : j].strip(), j + 1
+    j = i
+    while j < len(text) and not text[j].isspace():
+        j += 1
+    return text[i:j], j
+
+
+def _chunk_term(chunk: str, negated: bool) -> Term | None:
+    """A whitespace-separated chunk as a term: ``scikit-learn`` is one compound term."""
+    chunk = chunk.strip("\"'“”‘’„«»()[]{}<>.,;:!?*")
+    chunk = _CONTRACTION.sub("", chunk)
+    words = tuple(tokens(chunk))
+    if not words:
+        return None
+    kind = "compound" if len(words) > 1 else "word"
+    return Term(words, kind, chunk, negated, chunk[:1].isupper())
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Split what a member typed into terms and filters. Never raises.
+
+    >>> q = parse_query('guest:hugo "argo scheduler" -spark after:2023')
+    >>> [t.words for t in q.terms], q.filters.guest, q.filters.dates.start
+    ([('argo', 'scheduler'), ('spark',)], ('hugo',), '2023-01-01')
+    """
+    text = (text or "")[:MAX_QUERY_CHARS].replace("\x00", " ")
+    terms: list[Term] = []
+    filters: dict[str, list[str]] = {"guest": [], "speaker": [], "episode": []}
+    dates = {"start": None, "end": None}
+    notices: list[str] = []
+    i, n = 0, len(text)
+    negate_next = False
+    while i < n and len(terms) < MAX_TERMS:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        m = _FILTER.match(text, i)
+        if m:
+            name = _FILTER_NAMES[m.group(1).lower()]
+            start = m.end()
+            while start < n and text[start] == " ":  # "speaker: alexey" as typed in chat
+                start += 1
+            value, j = _read_value(text, start)
+            if value:
+                i = j
+                if name in ("after", "before"):
+                    parsed = parse_date(value, end=name == "before")
+                    if parsed is None:
+                        notices.append(
+                            f"{m.group(1)}:{value} is not a date (use YYYY-MM-DD, YYYY-MM or "
+                            "YYYY); that filter was left out"
+                        )
+                    else:
+                        dates["start" if name == "after" else "end"] = parsed
+                else:
+                    filters[name].append(value)
+                negate_next = False
+                continue
+            # "guest:" with nothing after it: just words.
+        negated = negate_next
+        negate_next = False
+        if ch == "-" and i + 1 < n and not text[i + 1].isspace() and text[i + 1] != "-":
+            negated, i = True, i + 1
+            ch = text[i]
+        if ch in _QUOTES:
+            close = _QUOTES[ch]
+            j = text.find(close, i + 1)
+            if j != -1:
+                inner = text[i + 1 : j]
+                words = tuple(tokens(inner))
+                if words:
+                    terms.append(Term(words, "phrase", inner.strip(), negated, False))
+                i = j + 1
+                continue
+            i += 1  # an unclosed quote: the rest are plain words
+            continue
+        j = i
+        while j < n and not text[j].isspace() and text[j] not in _QUOTES:
+            j += 1
+        chunk = text[i:j]
+        i = j
+        if chunk == "NOT":
+            negate_next = True
+            continue
+        term = _chunk_term(chunk, negated)
+        if term is not None:
+            terms.append(term)
+    return ParsedQuery(
+        text=text,
+        terms=tuple(terms),
+        filters=Filters(
+            guest=tuple(filters["guest"]),
+            speaker=tuple(filters["speaker"]),
+            episode=tuple(filters["episode"]),
+            dates=DateRange(dates["start"], dates["end"]),
+        ),
+        notices=tuple(notices),
+    )
+
+
+# Words that never decide a match: function words and question words ("how did", "what does").
+STOP_WORDS = frozenset(
+    """
+    a about above after again against all am an and any are aren as at be because been before
+    being below between both but by can cannot could couldn did didn do does doesn doing don
+    down during each either else ever few for from further get gets getting got had hadn has
+    hasn have haven having he her here hers herself him himself his how i if in into is isn it
+    its itself just let lets like me might more most much must mustn my myself no nor not now
+    of off on once only or other ought our ours ourselves out over own per please quite rather
+    really s same shall she should shouldn so some such t than that the their theirs them
+    themselves then there these they this those though through to too under until up upon us
+    very via was wasn we were weren what whats when where whether which while who whom whose
+    why will with within without won would wouldn yet you your yours yourself yourselves ve ll
+    re d m
+    """.split()
+)
+# Words people say to a bot around the thing they want ("tell me about", "the episode where"):
+# they count if present but never decide a match.
+WEAK_WORDS = frozenset(
+    """
+    tell told talk talked talking talks discuss discussed discussing mention mentioned mentions
+    explain explained explains say says said anyone someone somebody something anything thing
+    things know knows want wanted wants remember find show shows one ones guy guys
+    episode episodes podcast podcasts
+    """.split()
+)
+# Words that say "I want an episode" rather than a moment: they strengthen title matches.
+EPISODE_WORDS = frozenset("episode episodes podcast podcasts".split())

@@ -1,0 +1,516 @@
+"""From a parsed query to what search looks for: groups of alternatives, filters, corrections.
+
+Each thing the member asked for becomes a :class:`Group`: the words as typed plus the other
+ways a transcript may say them (a typo's correction, "meta flow" for metaflow, the glossary's
+"psychic learn" for scikit-learn). A passage satisfies a group when it contains any of the
+group's alternatives. Question words and stop words are left out; names become boosts for the
+passages that person speaks and the episodes they guest on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from storage.db import Store
+from storage.glossary import Glossary, GlossaryEntry
+from storage.query import (
+    EPISODE_WORDS,
+    STOP_WORDS,
+    WEAK_WORDS,
+    Filters,
+    ParsedQuery,
+    Term,
+    tokens,
+)
+from storage.search_cache import SearchCache
+
+# A word in more than this share of passages is "common": it never gets split-word variants,
+# and is left out when a query is relaxed to find passages that lack some of its words.
+COMMON_SHARE = 0.03
+# A name word must be rarer than this in the text to be taken as a name (not "will", "mark").
+NAME_MAX_SHARE = 0.03
+MAX_GROUPS = 24
+MAX_WORD_CHARS = 40
+
+
+@dataclass(frozen=True)
+class Alt:
+    """One way of saying a group's thing: index tokens (for MATCH) and their stems."""
+
+    words: tuple[str, ...]
+    stems: tuple[str, ...] = ()
+    weight: float = 1.0
+    via: str | None = None  # shown as Hit.matched_via when this alternative matched
+    ambiguous: bool = False  # an everyday word: counts only where context supports it
+
+
+@dataclass
+class Group:
+    label: str
+    alts: list[Alt]
+    role: str = "required"  # required | optional | name
+    idf: float = 0.0
+    df: int = 0
+    context: tuple[tuple[str, ...], ...] = ()  # stems of context words (for ambiguous alts)
+    context_words: tuple[tuple[str, ...], ...] = ()  # the same words as written, for MATCH
+    speakers: frozenset[str] = frozenset()  # for names: speaker values it may mean
+    guest_episodes: frozenset[str] = frozenset()  # for names: episodes with such a guest
+    evidence: set[str] | None = None  # episodes that mention it unambiguously (filled later)
+
+    @property
+    def has_ambiguous(self) -> bool:
+        return any(a.ambiguous for a in self.alts)
+
+
+@dataclass
+class Plan:
+    parsed: ParsedQuery
+    groups: list[Group] = field(default_factory=list)
+    exclude: list[Alt] = field(default_factory=list)
+    episode_intent: bool = False
+    corrected: dict[str, str] = field(default_factory=dict)  # typed word -> correction used
+    suggested: dict[str, str] = field(default_factory=dict)  # typed word -> "did you mean"
+    notices: list[str] = field(default_factory=list)
+    allowed: set[str] | None = None  # episodes the filters allow (None: all)
+    speakers: set[str] | None = None  # speaker values the filters allow (None: any)
+    named: set[str] = field(default_factory=set)  # episodes the query names
+    nothing: bool = False  # the filters or the query rule out every passage
+    sequence: tuple[str, ...] = ()  # every typed word in order, stop words too (for word order)
+    career: tuple[tuple[str, ...], ...] = ()  # stems that answer "how did X get into Y"
+
+    @property
+    def required(self) -> list[Group]:
+        return [g for g in self.groups if g.role == "required"]
+
+    def suggestion(self, text: str) -> str | None:
+        """The query with corrections applied, for "did you mean"."""
+        fixes = {**self.suggested, **self.corrected}
+        if not fixes:
+            return None
+        out = []
+        for chunk in text.split():
+            key = " ".join(tokens(chunk))
+            out.append(fixes.get(key, chunk))
+        return " ".join(out)
+
+
+# "How did Hugo get into DevRel?" asks for a career story: passages and chapters that tell one
+# ("Path to DevRel", "my background is...") answer it even without the question's words.
+CAREER_TRIGGERS = (
+    ("get", "into"), ("got", "into"), ("getting", "into"), ("break", "into"), ("end", "up"),
+    ("ended", "up"), ("start",), ("started",), ("begin",), ("began",), ("become",), ("became",),
+    ("journey",), ("background",), ("transition",), ("switch",), ("switched",),
+)  # fmt: skip
+CAREER_WORDS = (
+    "journey", "background", "path", "career", "transition", "started", "began", "became",
+    "switched", "got into", "get into", "moved into", "ended up",
+)  # fmt: skip
+QUESTION_WORDS = frozenset("how when why what where who".split())
+
+
+def idf(df: int, n: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def _phrase(words: tuple[str, ...]) -> str:
+    return " ".join(words)
+
+
+# ---------------------------------------------------------------------------- filters
+
+
+def _matches_name(value_tokens: list[str], name_tokens: list[str]) -> bool:
+    """Every token of the value starts some token of the name ("hugo bow" ~ Hugo Bowne)."""
+    return bool(value_tokens) and all(
+        any(n.startswith(v) for n in name_tokens) for v in value_tokens
+    )
+
+
+def resolve_filters(cache: SearchCache, filters: Filters, plan: Plan) -> None:
+    """Turn filters into allowed episodes and speakers; an unmatched filter empties the plan."""
+    allowed: set[str] | None = None
+
+    def narrow(eps: set[str]) -> None:
+        nonlocal allowed
+        allowed = eps if allowed is None else allowed & eps
+
+    for value in filters.guest:
+        want = tokens(value)
+        eps = {
+            e.id
+            for e in cache.episodes.values()
+            if any(_matches_name(want, tokens(g)) for g in e.guests)
+        }
+        if not eps:
+            plan.nothing = True
+            guests = sorted({g for e in cache.episodes.values() for g in e.guests})
+            close = process.extractOne(value, guests, score_cutoff=70)
+            hint = f" Did you mean guest:{close[0].split()[0].lower()}?" if close else ""
+            plan.notices.append(f"No guest matches “{value}”.{hint}")
+        narrow(eps)
+        plan.named |= eps
+    for value in filters.episode:
+        eps = _episodes_named(cache, value)
+        if not eps:
+            plan.nothing = True
+            plan.notices.append(f"No episode matches “{value}” (use its id or title words).")
+        narrow(eps)
+        plan.named |= eps
+    if filters.dates.start or filters.dates.end:
+        lo, hi = filters.dates.start or "0000", filters.dates.end or "9999"
+        eps = {e.id for e in cache.episodes.values() if e.date and lo <= e.date[:10] <= hi}
+        if not eps:
+            plan.nothing = True
+            plan.notices.append("No episode was published in that date range.")
+        narrow(eps)
+    if filters.speaker:
+        speakers: set[str] = set()
+        for value in filters.speaker:
+            want = tokens(value)
+            found = {
+                stored
+                for folded, values in cache.speakers.items()
+                for stored in values
+                if _matches_name(want, folded.split()) or _matches_name(folded.split(), want)
+            }
+            if not found:
+                plan.nothing = True
+                close = process.extractOne(value.lower(), list(cache.speakers), score_cutoff=70)
+                hint = f" Did you mean speaker:{close[0].split()[0]}?" if close else ""
+                plan.notices.append(f"No speaker matches “{value}”.{hint}")
+            speakers |= found
+        plan.speakers = speakers
+        eps = {ep for s in speakers for ep in cache.speaker_episodes.get(s, ())}
+        narrow(eps)
+    plan.allowed = allowed
+    if allowed is not None and not allowed:
+        plan.nothing = True
+
+
+def _episodes_named(cache: SearchCache, value: str) -> set[str]:
+    value = value.strip()
+    if value in cache.episodes:
+        return {value}
+    want = tokens(value)
+    if len(want) == 1 and want[0][:1] == "s" and "e" in want[0]:
+        season, _, number = want[0][1:].partition("e")
+        if season.isdigit() and number.isdigit():
+            return {
+                e.id
+                for e in cache.episodes.values()
+                if e.season == int(season) and e.number == int(number)
+            }
+    out = set()
+    for e in cache.episodes.values():
+        hay = set(tokens(e.id)) | set(tokens(e.title)) | e.guest_tokens
+        if all(any(h.startswith(w) for h in hay) if len(w) >= 3 else w in hay for w in want):
+            out.add(e.id)
+    return out
+
+
+# ---------------------------------------------------------------------------- typos
+
+
+def _distance_limits(n: int) -> tuple[int, int]:
+    """(auto-correct, suggest) edit distances for a word of ``n`` letters. Short words are
+    never rewritten on our own ("work" must not become "york"), only suggested."""
+    if n <= 3:
+        return 0, 0
+    if n == 4:
+        return 0, 1
+    if n <= 7:
+        return 1, 1
+    if n <= 11:
+        return 2, 2
+    return 3, 3
+
+
+def _swapped(typed: str, word: str) -> bool:
+    """Two neighbouring letters swapped ("raet" / "rate"): the one typo safe to fix even in
+    a short word."""
+    if len(typed) != len(word) or typed == word:
+        return False
+    diff = [i for i in range(len(word)) if typed[i] != word[i]]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and typed[diff[0]] == word[diff[1]]
+        and (typed[diff[1]] == word[diff[0]])
+    )
+
+
+def close_words(cache: SearchCache, word: str, max_distance: int) -> list[tuple[str, int, int]]:
+    """Vocabulary words within ``max_distance`` edits, best first: (word, distance, passages)."""
+    if max_distance <= 0 or len(word) > MAX_WORD_CHARS:
+        return []
+    pool = cache.fuzzy_by_length(len(word), max_distance)
+    found = process.extract(word, pool, scorer=OSA.distance, score_cutoff=max_distance, limit=40)
+    out = [(w, int(d), cache.words.get(w, 0)) for w, d, _ in found if w != word]
+    out.sort(key=lambda x: (x[1], x[0][:1] != word[:1], -x[2]))
+    return out
+
+
+# ---------------------------------------------------------------------------- planning
+
+
+async def make_plan(
+    store: Store, cache: SearchCache, glossary: Glossary, parsed: ParsedQuery
+) -> Plan:
+    plan = Plan(parsed, notices=list(parsed.notices))
+    resolve_filters(cache, parsed.filters, plan)
+    n = max(cache.passages, 1)
+    drafts: list[Group] = []
+    positive = [t for t in parsed.positive if all(len(w) <= MAX_WORD_CHARS for w in t.words)]
+    all_words = [w for t in positive for w in t.words]
+    plan.episode_intent = any(w in EPISODE_WORDS for w in all_words)
+    plan.sequence = tuple(w for t in positive if t.kind != "phrase" for w in t.words)
+    seq = plan.sequence
+    if QUESTION_WORDS & set(seq) and any(
+        seq[i : i + len(trigger)] == trigger for trigger in CAREER_TRIGGERS for i in range(len(seq))
+    ):
+        plan.career = tuple(tuple(tokens(w)) for w in CAREER_WORDS)
+
+    # Runs of plain terms are scanned for glossary forms (longest first); quoted phrases not.
+    i = 0
+    while i < len(positive):
+        term = positive[i]
+        if term.kind == "phrase":
+            drafts.append(Group(term.raw, [Alt(term.words)]))
+            i += 1
+            continue
+        matched = _glossary_span(glossary, positive, i)
+        if matched is not None:
+            j, entry = matched
+            typed = tuple(w for t in positive[i:j] for w in t.words)
+            drafts.append(
+                _glossary_group(cache, entry, typed, " ".join(t.raw for t in positive[i:j]))
+            )
+            i = j
+            continue
+        nxt = positive[i + 1] if i + 1 < len(positive) else None
+        if (
+            term.kind == "word"
+            and nxt is not None
+            and nxt.kind == "word"
+            and _joinable(cache, term.words[0], nxt.words[0])
+        ):
+            x, y = term.words[0], nxt.words[0]
+            drafts.append(
+                Group(
+                    f"{term.raw} {nxt.raw}",
+                    [Alt((x, y)), Alt((x + y,), weight=0.95, via=f"as “{x + y}”")],
+                )
+            )
+            i += 2
+            continue
+        drafts.append(_term_group(cache, term, plan, n))
+        i += 1
+
+    groups = [g for g in drafts if g.role != "drop"]
+    if not groups and positive:
+        # Only stop words: look for them as a phrase ("to be or not to be").
+        words = tuple(all_words)
+        if len(words) >= 2:
+            groups = [Group(" ".join(t.raw for t in positive), [Alt(words)])]
+        else:
+            plan.notices.append(
+                f"“{positive[0].raw}” is too common to search for on its own; add a word."
+            )
+            plan.nothing = True
+    if groups and all(g.role == "optional" for g in groups):
+        # Only words like "podcast": they are what to look for.
+        for g in groups:
+            g.role = "required"
+    elif groups and all(g.role != "required" for g in groups):
+        # Only names (and maybe "episode with"): the people are what to look for; their
+        # episodes and their words count (see the scorer).
+        for g in groups:
+            if g.role == "optional":
+                g.role = "drop"
+        groups = [g for g in groups if g.role != "drop"]
+    plan.groups = groups[:MAX_GROUPS]
+    plan.exclude = [Alt(t.words) for t in parsed.negative]
+    if parsed.negative and not plan.groups and not parsed.filters.any:
+        plan.notices.append("A query needs at least one word to look for, not only -exclusions.")
+        plan.nothing = True
+
+    # Stems for every alternative, context word and exclusion, in one batch.
+    want: set[str] = set()
+    for g in plan.groups:
+        for a in g.alts:
+            want.update(a.words)
+        for c in g.context:
+            want.update(c)
+    for a in plan.exclude:
+        want.update(a.words)
+    for c in plan.career:
+        want.update(c)
+    stems = await cache.stems(store, want)
+
+    def stemmed(words: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(stems.get(w, w) for w in words)
+
+    for g in plan.groups:
+        seen: set[tuple[str, ...]] = set()
+        alts = []
+        for a in g.alts:
+            s = stemmed(a.words)
+            if s in seen:
+                continue
+            seen.add(s)
+            alts.append(Alt(a.words, s, a.weight, a.via, a.ambiguous))
+        g.alts = alts
+        g.context_words = g.context
+        g.context = tuple(stemmed(c) for c in g.context)
+        dfs = [cache.df(a.stems) for a in g.alts if not a.ambiguous]
+        g.df = max(dfs) if dfs else 0
+        g.idf = idf(g.df, n)
+    plan.exclude = [Alt(a.words, stemmed(a.words)) for a in plan.exclude]
+    plan.career = tuple(stemmed(c) for c in plan.career)
+    for g in plan.groups:
+        if g.role == "name":
+            plan.named |= set(g.guest_episodes)
+    return plan
+
+
+def _joinable(cache: SearchCache, x: str, y: str) -> bool:
+    """ "meta flow" -> metaflow: two typed words that the transcripts also write as one."""
+    if x in STOP_WORDS or y in STOP_WORDS or len(x) < 2 or len(y) < 2:
+        return False
+    return cache.words.get(x + y, 0) >= 2
+
+
+def _glossary_span(
+    glossary: Glossary, terms: list[Term], i: int
+) -> tuple[int, GlossaryEntry] | None:
+    """The longest run of whole terms from ``i`` that is a glossary form: (end, entry)."""
+    best = None
+    words: tuple[str, ...] = ()
+    for j in range(i, min(len(terms), i + 6)):
+        if terms[j].kind == "phrase":
+            break
+        words = words + terms[j].words
+        entries = glossary.index.get(words)
+        if entries:
+            best = (j + 1, entries[0])
+    return best
+
+
+def _glossary_group(
+    cache: SearchCache, entry: GlossaryEntry, typed: tuple[str, ...], raw: str
+) -> Group:
+    """All the ways of saying a glossary term, weighted by how sure a match is."""
+    n = max(cache.passages, 1)
+    typed_is_everyday = len(typed) == 1 and any(
+        kind == "heard" and tuple(tokens(form)) == typed for kind, form in entry.forms()
+    )
+    alts = [Alt(typed)]
+    for kind, form in entry.forms():
+        words = tuple(tokens(form))
+        if not words or words == typed:
+            continue
+        if kind == "heard":
+            ambiguous = len(words) == 1
+            weight = 0.6 if ambiguous else 0.9
+            alts.append(Alt(words, weight=weight, via=f"heard as “{form}”", ambiguous=ambiguous))
+        else:
+            # The member typed a mis-hearing: the real term counts, less so for an everyday word
+            # ("carrot" is mostly a vegetable).
+            rare = cache.words.get(typed[0], 0) < 0.002 * n if typed_is_everyday else True
+            if typed_is_everyday and not rare:
+                continue
+            weight = 0.6 if typed_is_everyday else 0.95
+            alts.append(Alt(words, weight=weight, via=f"as “{form}”"))
+            if len(words) > 1 and cache.words.get("".join(words), 0) >= 2:
+                alts.append(Alt(("".join(words),), weight=weight, via=f"as “{form}”"))
+    context = tuple(tuple(tokens(c)) for c in entry.context if tokens(c))
+    return Group(raw, alts, context=context)
+
+
+def _term_group(cache: SearchCache, term: Term, plan: Plan, n: int) -> Group:
+    words = term.words
+    if term.kind == "compound":
+        name = _name_group(cache, term, n)
+        if name is not None:
+            return name
+        alts = [Alt(words)]
+        joined = "".join(words)
+        if cache.words.get(joined, 0) >= 1:
+            alts.append(Alt((joined,), weight=0.95, via=f"as “{joined}”"))
+        return Group(term.raw, alts)
+    word = words[0]
+    if word in STOP_WORDS:
+        return Group(term.raw, [], role="drop")
+    df = cache.words.get(word, 0)
+    name = _name_group(cache, term, n)
+    if name is not None:
+        return name
+    role = "optional" if word in WEAK_WORDS else "required"
+    alts = [Alt(words)]
+    known = df > 0 or cache.stem.get(word) in cache.stem_df
+    if not known and not word.isdigit():
+        auto, suggest = _distance_limits(len(word))
+        close = close_words(cache, word, max(auto, suggest))
+        used = [c for c in close if c[1] <= auto or _swapped(word, c[0])][:2]
+        for fix, _, _ in used:
+            alts.append(Alt((fix,), weight=0.9, via=f"as “{fix}”"))
+        if used:
+            plan.corrected[word] = used[0][0]
+        elif close:
+            plan.suggested[word] = close[0][0]
+    elif known and 0 < df <= 2 and len(word) >= 5 and not word.isdigit():
+        # A word the transcripts hold once or twice is often itself a typo; add the common
+        # spelling next to it.
+        auto, _ = _distance_limits(len(word))
+        for fix, _, fix_df in close_words(cache, word, auto)[:1]:
+            if fix_df >= 50 * df:
+                alts.append(Alt((fix,), weight=0.85, via=f"as “{fix}”"))
+    if len(word) >= 6 and df < COMMON_SHARE * n and not word.isdigit():
+        alts.extend(_splits(cache, word))
+    return Group(term.raw, alts, role=role)
+
+
+def _name_group(cache: SearchCache, term: Term, n: int) -> Group | None:
+    """A guest's or speaker's name ("Hugo", "Bowne-Anderson"): a name group, else None.
+
+    A word counts as a name only when it is rare in the transcripts: "Will" is a guest, but
+    "will" is everywhere."""
+    words = term.words
+    if any(len(w) < 3 or w in STOP_WORDS for w in words):
+        return None
+    speakers: set[str] | None = None
+    episodes: set[str] | None = None
+    for w in words:
+        if cache.words.get(w, 0) > NAME_MAX_SHARE * n:
+            return None
+        sp = cache.name_speakers.get(w, set())
+        eps = cache.name_episodes.get(w)
+        if not sp and eps is None:
+            return None
+        speakers = set(sp) if speakers is None else speakers | sp
+        episodes = set(eps or ()) if episodes is None else episodes & set(eps or ())
+    return Group(
+        term.raw,
+        [Alt(words, weight=0.5)],
+        role="name",
+        speakers=frozenset(speakers or ()),
+        guest_episodes=frozenset(episodes or ()),
+    )
+
+
+def _splits(cache: SearchCache, word: str) -> list[Alt]:
+    """ "metaflow" -> "meta flow": ways captions write one word as two."""
+    found = []
+    for k in range(3, len(word) - 2):
+        a, b = word[:k], word[k:]
+        if a in STOP_WORDS or b in STOP_WORDS:
+            continue
+        da, db = cache.words.get(a, 0), cache.words.get(b, 0)
+        if da >= 2 and db >= 2:
+            found.append((min(da, db), a, b))
+    found.sort(reverse=True)
+    return [Alt((a, b), weight=0.9, via=f"heard as “{a} {b}”") for _, a, b in found[:2]]

@@ -1,0 +1,340 @@
+"""What search knows about a store beyond the index: vocabulary, stems, names, episode facts.
+
+Built once per open store on the first search and kept until the data changes (a new ingest,
+a deleted episode, new guest names), so no query pays for it. The vocabulary comes from the
+``search_words`` index (migration ``0003_search_index``); stems come from SQLite's own porter
+tokenizer (a temporary FTS5 table), so Python and ``MATCH`` always agree on what a word's stem is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import weakref
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from storage.db import Store
+from storage.query import STOP_WORDS, tokens
+
+# Words that occur in fewer passages are left out of typo correction: they are as likely to
+# be typos themselves.
+FUZZY_MIN_DF = 2
+
+
+@dataclass(frozen=True)
+class ChapterInfo:
+    title: str
+    start: float
+    stems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EpisodeInfo:
+    """The facts about one episode that ranking and filters need, kept in memory."""
+
+    id: str
+    title: str
+    guests: tuple[str, ...]
+    date: str | None
+    url: str | None
+    topics: tuple[str, ...]
+    season: int | None
+    number: int | None
+    timing: str  # as-given (captions), interpolated (edited) or captions-aligned
+    first_id: int  # passage ids of the episode lie in [first_id, last_id]
+    last_id: int
+    passages: int
+    title_stems: tuple[str, ...] = ()
+    topic_stems: tuple[tuple[str, ...], ...] = ()
+    guest_tokens: frozenset[str] = frozenset()
+    chapters: tuple[ChapterInfo, ...] = ()
+
+    def chapter_span(self, k: int) -> tuple[float, float]:
+        """Start and end second of chapter ``k`` (the end is the next chapter's start)."""
+        start = self.chapters[k].start
+        end = self.chapters[k + 1].start if k + 1 < len(self.chapters) else float("inf")
+        return start, end
+
+    def chapter_at(self, second: float) -> str | None:
+        title = None
+        for chapter in self.chapters:
+            if chapter.start <= second + 0.5:
+                title = chapter.title
+            else:
+                break
+        return title
+
+
+@dataclass
+class SearchCache:
+    """One snapshot of a store's search facts. Built by :func:`search_cache`."""
+
+    signature: tuple = ()
+    passages: int = 0
+    avg_words: float = 40.0
+    words: dict[str, int] = field(default_factory=dict)  # word -> passages containing it
+    stem: dict[str, str] = field(default_factory=dict)  # word -> porter stem
+    stem_df: dict[str, int] = field(default_factory=dict)  # stem -> passages (upper bound)
+    stem_word: dict[str, str] = field(default_factory=dict)  # stem -> its commonest word
+    stem_words: dict[str, list[str]] = field(default_factory=dict)  # stem -> all its words
+    fuzzy_pool: dict[int, list[str]] = field(default_factory=dict)  # length -> words
+    episodes: dict[str, EpisodeInfo] = field(default_factory=dict)
+    by_date: list[str] = field(default_factory=list)  # episode ids, newest first
+    speakers: dict[str, set[str]] = field(default_factory=dict)  # folded name -> as stored
+    speaker_episodes: dict[str, set[str]] = field(default_factory=dict)  # as stored -> episodes
+    # Name token (first or last name, folded) -> speakers and guest episodes it may mean.
+    name_speakers: dict[str, set[str]] = field(default_factory=dict)
+    name_episodes: dict[str, set[str]] = field(default_factory=dict)
+    # Stem -> episodes whose title / topics contain it; -> (episode, chapter number) for chapters.
+    title_index: dict[str, set[str]] = field(default_factory=dict)
+    topic_index: dict[str, set[str]] = field(default_factory=dict)
+    chapter_index: dict[str, set[tuple[str, int]]] = field(default_factory=dict)
+    built_in: float = 0.0  # seconds the build took
+
+    def df(self, stems: tuple[str, ...]) -> int:
+        """Passages that may contain all of ``stems`` (the rarest one's count)."""
+        if not stems:
+            return 0
+        return min(self.stem_df.get(s, 0) for s in stems)
+
+    def words_of(self, stem: str) -> list[str]:
+        """The vocabulary words with this stem ("deploi" -> deploy, deploying, deployed...)."""
+        return self.stem_words.get(stem, [])
+
+    def fuzzy_by_length(self, n: int, spread: int) -> list[str]:
+        """Typo-correction candidates no more than ``spread`` letters longer or shorter."""
+        out: list[str] = []
+        for k in range(max(1, n - spread), n + spread + 1):
+            out.extend(self.fuzzy_pool.get(k, ()))
+        return out
+
+    async def stems(self, store: Store, words: Iterable[str]) -> dict[str, str]:
+        """Stems of ``words``: from the vocabulary, else from SQLite's porter tokenizer."""
+        out, missing = {}, []
+        for w in words:
+            s = self.stem.get(w)
+            if s is None:
+                missing.append(w)
+            else:
+                out[w] = s
+        if missing:
+            found = await porter_stems(store, missing)
+            for w in missing:
+                s = found.get(w, w)
+                out[w] = s
+                if len(self.stem) < 2_000_000:
+                    self.stem[w] = s
+        return out
+
+
+async def porter_stems(store: Store, words: list[str]) -> dict[str, str]:
+    """Stem ``words`` exactly as the ``passages_fts`` tokenizer does, via a temporary table."""
+    async with _stem_locks.setdefault(store, asyncio.Lock()):
+        return await _porter_stems(store, words)
+
+
+async def _porter_stems(store: Store, words: list[str]) -> dict[str, str]:
+    conn = store.conn
+    await conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_stemmer USING fts5("
+        "w, content='', tokenize='porter unicode61 remove_diacritics 2')"
+    )
+    await conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_stemmer_terms USING fts5vocab("
+        "temp, search_stemmer, instance)"
+    )
+    unique = list(dict.fromkeys(words))
+    out: dict[str, str] = {}
+    # One multi-row INSERT per chunk: a single statement is one (temp-only) transaction, and
+    # never interleaves with a transaction another task has open on this connection.
+    for lo in range(0, len(unique), 5000):
+        chunk = unique[lo : lo + 5000]
+        values = ",".join("(?, ?)" for _ in chunk)
+        params = [x for i, w in enumerate(chunk) for x in (i + 1, w)]
+        try:
+            await conn.execute(
+                f"INSERT INTO temp.search_stemmer(rowid, w) VALUES {values}",  # noqa: S608
+                params,
+            )
+            async with conn.execute(
+                'SELECT doc, term FROM temp.search_stemmer_terms WHERE "offset" = 0'
+            ) as cur:
+                for doc, term in await cur.fetchall():
+                    out[chunk[doc - 1]] = term
+        finally:
+            await conn.execute(
+                "INSERT INTO temp.search_stemmer(search_stemmer) VALUES ('delete-all')"
+            )
+    return out
+
+
+_stem_locks: weakref.WeakKeyDictionary[Store, asyncio.Lock] = weakref.WeakKeyDictionary()
+_caches: weakref.WeakKeyDictionary[Store, SearchCache] = weakref.WeakKeyDictionary()
+_build_locks: weakref.WeakKeyDictionary[Store, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+async def _signature(store: Store) -> tuple:
+    # Bumped by triggers on every change to episodes, chapters, people or passage text
+    # (migration 0003_search_index); max(id) also catches passages added on their own.
+    row = await store.fetchone(
+        "SELECT (SELECT n FROM search_generation WHERE id = 1), (SELECT max(id) FROM passages)"
+    )
+    return tuple(row)
+
+
+async def search_cache(store: Store) -> SearchCache:
+    """The store's current :class:`SearchCache`, rebuilt only when the data has changed."""
+    signature = await _signature(store)
+    cache = _caches.get(store)
+    if cache is not None and cache.signature == signature:
+        return cache
+    async with _build_locks.setdefault(store, asyncio.Lock()):
+        cache = _caches.get(store)
+        if cache is None or cache.signature != signature:
+            cache = await build_cache(store, signature)
+            _caches[store] = cache
+    return cache
+
+
+def _json_list(text: str | None) -> tuple[str, ...]:
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
+        return ()
+    return tuple(str(v) for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def _is_name(speaker: str) -> bool:
+    # Some sources put paragraph text where the speaker belongs; those are not names.
+    return 0 < len(speaker) <= 40 and len(speaker.split()) <= 4
+
+
+async def build_cache(store: Store, signature: tuple) -> SearchCache:
+    started = time.perf_counter()
+    cache = SearchCache(signature=signature)
+    rows = await store.fetchall("SELECT term, doc FROM search_words_vocab")
+    cache.words = {r[0]: r[1] for r in rows}
+
+    # Per-episode passage ranges, counts and speakers in one pass over passages.
+    ranges: dict[str, list] = {}
+    speakers: dict[str, set[str]] = defaultdict(set)
+    speaker_episodes: dict[str, set[str]] = defaultdict(set)
+    total_words = 0
+    for r in await store.fetchall(
+        "SELECT episode_id, speaker, min(id), max(id), count(*), sum(word_end - word_start)"
+        " FROM passages GROUP BY episode_id, speaker"
+    ):
+        ep, speaker, lo, hi, n, nwords = tuple(r)
+        span = ranges.setdefault(ep, [lo, hi, 0])
+        span[0], span[1], span[2] = min(span[0], lo), max(span[1], hi), span[2] + n
+        total_words += nwords or 0
+        if speaker and _is_name(speaker.strip()):
+            speakers[" ".join(tokens(speaker))].add(speaker)
+            speaker_episodes[speaker].add(ep)
+    cache.passages = sum(s[2] for s in ranges.values())
+    cache.avg_words = total_words / cache.passages if cache.passages else 40.0
+    cache.speakers = dict(speakers)
+    cache.speaker_episodes = dict(speaker_episodes)
+
+    episode_rows = await store.fetchall(
+        "SELECT id, title, guests, date, url, topics, season, number, timing FROM episodes"
+    )
+    chapter_rows = await store.fetchall(
+        "SELECT episode_id, title, start FROM chapters ORDER BY episode_id, idx"
+    )
+    chapters: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for r in chapter_rows:
+        chapters[r[0]].append((r[1], r[2]))
+    people = [r[0] for r in await store.fetchall("SELECT name FROM people")]
+
+    # Stems for the vocabulary and every word of titles, topics and chapter titles.
+    meta_words: set[str] = set()
+    for r in episode_rows:
+        meta_words.update(tokens(r["title"]))
+        for topic in _json_list(r["topics"]):
+            meta_words.update(tokens(topic))
+    for items in chapters.values():
+        for title, _ in items:
+            meta_words.update(tokens(title))
+    cache.stem = await porter_stems(store, [*cache.words, *(meta_words - set(cache.words))])
+    stem_df: dict[str, int] = defaultdict(int)
+    stem_words: dict[str, list[str]] = defaultdict(list)
+    best: dict[str, tuple[int, str]] = {}
+    for word, df in cache.words.items():
+        s = cache.stem.setdefault(word, word)
+        stem_df[s] += df
+        stem_words[s].append(word)
+        if df > best.get(s, (0, ""))[0]:
+            best[s] = (df, word)
+    cache.stem_df = {s: min(df, cache.passages) for s, df in stem_df.items()}
+    cache.stem_word = {s: w for s, (_, w) in best.items()}
+    cache.stem_words = dict(stem_words)
+    pool: dict[int, list[str]] = defaultdict(list)
+    for w, df in cache.words.items():
+        if df >= FUZZY_MIN_DF and len(w) >= 3 and not w.isdigit() and w not in STOP_WORDS:
+            pool[len(w)].append(w)
+    cache.fuzzy_pool = dict(pool)
+
+    def stems_of(text: str) -> tuple[str, ...]:
+        return tuple(cache.stem.get(w, w) for w in tokens(text))
+
+    name_speakers: dict[str, set[str]] = defaultdict(set)
+    name_episodes: dict[str, set[str]] = defaultdict(set)
+    for folded, stored in speakers.items():
+        for tok in folded.split():
+            name_speakers[tok].update(stored)
+    title_index: dict[str, set[str]] = defaultdict(set)
+    topic_index: dict[str, set[str]] = defaultdict(set)
+    chapter_index: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    episodes: dict[str, EpisodeInfo] = {}
+    for r in episode_rows:
+        ep = r["id"]
+        span = ranges.get(ep, [0, -1, 0])
+        guests = _json_list(r["guests"])
+        guest_tokens = frozenset(t for g in guests for t in tokens(g))
+        info = EpisodeInfo(
+            id=ep,
+            title=r["title"],
+            guests=guests,
+            date=r["date"],
+            url=r["url"],
+            topics=_json_list(r["topics"]),
+            season=r["season"],
+            number=r["number"],
+            timing=r["timing"],
+            first_id=span[0],
+            last_id=span[1],
+            passages=span[2],
+            title_stems=stems_of(r["title"]),
+            topic_stems=tuple(stems_of(t) for t in _json_list(r["topics"])),
+            guest_tokens=guest_tokens,
+            chapters=tuple(ChapterInfo(t, s, stems_of(t)) for t, s in chapters.get(ep, ())),
+        )
+        episodes[ep] = info
+        for s in set(info.title_stems):
+            title_index[s].add(ep)
+        for topic in info.topic_stems:
+            for s in topic:
+                topic_index[s].add(ep)
+        for k, chapter in enumerate(info.chapters):
+            for s in chapter.stems:
+                chapter_index[s].add((ep, k))
+        for tok in guest_tokens:
+            name_episodes[tok].add(ep)
+    for name in people:
+        for tok in tokens(name):
+            name_episodes.setdefault(tok, set())
+    cache.episodes = episodes
+    cache.by_date = [
+        e.id for e in sorted(episodes.values(), key=lambda e: (e.date or "", e.id), reverse=True)
+    ]
+    cache.name_speakers = dict(name_speakers)
+    cache.name_episodes = dict(name_episodes)
+    cache.title_index = dict(title_index)
+    cache.topic_index = dict(topic_index)
+    cache.chapter_index = dict(chapter_index)
+    cache.built_in = time.perf_counter() - started
+    return cache
