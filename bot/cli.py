@@ -42,6 +42,9 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     except ParseError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    if args.announce:
+        _need_slack(settings, "ANNOUNCE_CHANNEL", settings.announce_channel, "--announce")
+    announced = 0
     async with await Store.open(args.db or settings.database_path) as store:
         try:
             report = await ingest_paths(
@@ -51,11 +54,88 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        if args.announce:
+            announced = await _announce_added(store, settings, report)
     for line in report.lines(verbose=args.verbose):
         if not args.quiet or line in {o.describe() for o in report.failed}:
             print(line, file=sys.stderr)
     print(report.summary())
-    return 1 if report.failed else 0
+    return 1 if report.failed or announced < 0 else 0
+
+
+def _need_slack(settings: Settings, name: str, channel: str | None, what: str) -> None:
+    if not channel:
+        raise ConfigError(f"{name} is not set: {what} posts there (see .env.example)")
+    if not settings.slack_bot_token:
+        raise ConfigError(f"SLACK_BOT_TOKEN is not set: {what} posts to Slack with it")
+
+
+async def _announce_added(store: Store, settings: Settings, report) -> int:  # noqa: ANN001
+    """Announce the episodes this ingest added; the number posted, or -1 if a post failed."""
+    from bot.app import build_client
+    from bot.scheduler import ANNOUNCE_BATCH, Poster
+
+    added = [o.episode_id for o in report.of("added") if o.episode_id]
+    poster = Poster.from_settings(store, build_client(settings), settings)
+    results = await poster.announce_added(added)
+    if len(added) > ANNOUNCE_BATCH:
+        print(
+            f"not announced: {len(added)} new episodes at once look like a catalogue import "
+            f"(at most {ANNOUNCE_BATCH} are announced at a time)", file=sys.stderr,
+        )  # fmt: skip
+        return 0
+    for r in results:
+        if r.status == "posted":
+            print(f"announced {r.key} in {r.channel}", file=sys.stderr)
+        elif r.status == "already":
+            print(f"{r.key}: announced before, not again", file=sys.stderr)
+        elif r.status != "skipped":
+            print(f"error: announcing {r.key}: {r.status} ({r.detail or ''})", file=sys.stderr)
+    if not added:
+        print("nothing new to announce (no episode was added)", file=sys.stderr)
+    failed = any(r.status in ("failed", "uncertain", "busy") for r in results)
+    return -1 if failed else sum(r.status == "posted" for r in results)
+
+
+async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    """``digest --preview`` prints this week's digest; ``digest --now`` posts it (once)."""
+    from bot.scheduler import Poster
+    from handlers.digest import digest_text, render_digest
+
+    if args.now:
+        _need_slack(settings, "DIGEST_CHANNEL", settings.digest_channel, "digest --now")
+    async with await Store.open(args.db or settings.database_path) as store:
+        if args.now:
+            from bot.app import build_client
+
+            poster = Poster.from_settings(store, build_client(settings), settings)
+            result = await poster.post_digest(force=True)
+            if result.status in ("posted", "recovered"):
+                print(f"posted the digest for {result.key} to {result.channel} (ts {result.ts})")
+            elif result.status == "already":
+                print(
+                    f"the digest for {result.key} was already posted to {result.channel} "
+                    f"(ts {result.ts}); it goes out once a week"
+                )
+            elif result.status == "busy":
+                print(f"the digest for {result.key} is being posted by the running bot")
+            else:
+                print(f"error: the digest was not posted: {result.detail}", file=sys.stderr)
+                return 1
+            return 0
+        poster = Poster.from_settings(store, None, settings)
+        digest = await poster.preview()
+    if args.blocks:
+        print(json.dumps(render_digest(digest, schedule=poster.schedule).payload(),
+                         ensure_ascii=False, indent=1))  # fmt: skip
+        return 0
+    print(digest_text(digest, schedule=poster.schedule))
+    where = settings.digest_channel or "nowhere yet (DIGEST_CHANNEL is not set)"
+    note = f"\n(preview: posted to {where}, {poster.schedule.describe()}"
+    if digest.is_empty and settings.digest_skip_empty:
+        note += "; as things stand this week is skipped: nothing new, nothing searched"
+    print(note + ")", file=sys.stderr)
+    return 0
 
 
 async def cmd_episodes(args: argparse.Namespace, settings: Settings) -> int:
@@ -194,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-v", "--verbose", action="store_true", help="list every skipped file, not a summary"
     )
+    p.add_argument(
+        "--announce", action="store_true",
+        help="post each episode added (not updated) to ANNOUNCE_CHANNEL, once",
+    )  # fmt: skip
 
     p = add("episodes", cmd_episodes, "list stored episodes")
     p.add_argument("--json", action="store_true", help="one JSON array")
@@ -203,6 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=5)
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--json", action="store_true", help="one JSON array of hits")
+
+    p = add("digest", cmd_digest, "the weekly digest: print a preview, or post it now")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--preview", action="store_true", help="print it here (the default)")
+    how.add_argument("--now", action="store_true", help="post it to DIGEST_CHANNEL (once a week)")
+    how.add_argument("--blocks", action="store_true", help="print its Block Kit JSON")
 
     add("serve", cmd_serve, "run the Slack app (Socket Mode or HTTP, see .env.example)")
     add("console", cmd_console, "try the bot in the terminal: the Slack handlers, without Slack")
