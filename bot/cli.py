@@ -130,8 +130,11 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
                          ensure_ascii=False, indent=1))  # fmt: skip
         return 0
     print(digest_text(digest, schedule=poster.schedule))
-    where = settings.digest_channel or "nowhere yet (DIGEST_CHANNEL is not set)"
-    note = f"\n(preview: posted to {where}, {poster.schedule.describe()}"
+    if settings.digest_channel:
+        note = f"\n(preview of the digest posted to {settings.digest_channel}"
+        note += f" {poster.schedule.describe()}"
+    else:
+        note = "\n(preview; DIGEST_CHANNEL is not set, so no digest is posted"
     if digest.is_empty and settings.digest_skip_empty:
         note += "; as things stand this week is skipped: nothing new, nothing searched"
     print(note + ")", file=sys.stderr)

@@ -54,10 +54,15 @@ _INSIGHT = re.compile(
 )
 _LEANS_BACK = re.compile(
     r"^(it|it'?s|it’s|that|that'?s|that’s|this|these|those|they|he|she|similarly|also|"
-    r"for example|going back|then|i completely|thank|exactly|absolutely|good question)\b",
+    r"for example|going back|then|i completely|thank|exactly|absolutely|good question|"
+    r"not really|not exactly|of course|definitely|honestly|correct|true)\b",
     re.I,
 )
-_STORY = re.compile(r"\bI (was|decided|did|had|went|got|joined|started|moved|wanted)\b")
+# Present-tense, second-person sentences generalise; past-tense ones tell a story.
+_GENERAL = re.compile(r"\b(is|are|you|your|should|can|need|needs|don't|if|when)\b", re.I)
+_STORY = re.compile(
+    r"\b(was|were|had|did|decided|got|went|received|started|joined|moved|wanted|used to)\b", re.I
+)
 
 
 def iso(moment: datetime) -> str:
@@ -301,7 +306,8 @@ def quote_score(
     if _LEANS_BACK.match(lead):
         score -= 1.0
     score += min(1.5, 0.5 * len(_INSIGHT.findall(body)))
-    score -= min(1.5, 0.5 * len(_STORY.findall(body)))
+    tense = len(_GENERAL.findall(body)) - 1.5 * len(_STORY.findall(body))
+    score += max(-2.0, min(1.5, 0.25 * tense))
     if "?" in body:
         score -= 1.0
     if start < 180 or (duration and start > duration - 180):

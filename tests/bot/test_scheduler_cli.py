@@ -60,14 +60,32 @@ def slack_env(monkeypatch: pytest.MonkeyPatch, slack_api: SlackApi, **channels: 
         monkeypatch.setenv(name, value)
 
 
-def test_preview_prints_the_digest(db: Path, capsys: pytest.CaptureFixture) -> None:
+def test_preview_prints_the_digest(
+    db: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert main(["digest", "--preview", "--db", str(db)]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("Weekly digest · Mon 30 Nov 2026")
     assert "NEW THIS WEEK" in out and "DevRel Role for Machine Learning" in out
     assert "FROM THE ARCHIVE" in out and "WHAT PEOPLE SEARCHED" in out and "metaflow" in out
     assert "https://www.youtube.com/watch?v=z7BvslwVRbQ&t=0s" in out
-    assert "DIGEST_CHANNEL is not set" in err and "Mondays at 09:00 (UTC)" in err
+    assert "DIGEST_CHANNEL is not set" in err
+    monkeypatch.setenv("DIGEST_CHANNEL", "C0DIGEST")
+    monkeypatch.setenv("DIGEST_TIMEZONE", "Europe/Berlin")
+    assert main(["digest", "--db", str(db)]) == 0  # --preview is the default
+    out, err = capsys.readouterr()
+    assert "posted to C0DIGEST Mondays at 09:00 (Europe/Berlin)" in err
+    assert "NEW THIS WEEK" in out
+    assert posts_for_week(db) == 0  # a preview records nothing
+
+
+def posts_for_week(db: Path) -> int:
+    async def count() -> int:
+        async with await Store.open(db) as store:
+            row = await store.fetchone("SELECT count(*) FROM posts WHERE key = '2026-W49'")
+            return row[0]
+
+    return asyncio.run(count())
 
 
 def test_blocks_are_valid_block_kit(db: Path, capsys: pytest.CaptureFixture) -> None:
