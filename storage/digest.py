@@ -402,10 +402,10 @@ async def search_topics(
         q = normalise_query(row["query"])
         if q:
             (found if row["hits"] else missed)[q] += 1
-    topics = _cluster(found + missed)
-    # A query that found nothing once but something later is not a gap.
-    answered = set(found)
-    gaps = _cluster(Counter({q: n for q, n in missed.items() if q not in answered}))
+    # Topics are what found something (counting every time it was asked); what never found
+    # anything is listed apart, once.
+    topics = _cluster(Counter({q: n + missed[q] for q, n in found.items()}))
+    gaps = _cluster(Counter({q: n for q, n in missed.items() if q not in found}))
     return topics[:MAX_TOPICS], gaps[:MAX_UNANSWERED], len(rows)
 
 
