@@ -329,9 +329,17 @@ class Poster:
 
     # -- the digest ------------------------------------------------------------------------------
     async def preview(self, now: datetime | None = None) -> Digest:
-        """What the digest would say if it were posted now (nothing is recorded)."""
+        """What the next digest would say, as things stand now (nothing is recorded).
+
+        Keyed by the week it will go out in, so its archive quote is the one it will carry.
+        """
         now = now or self.clock()
-        return await build_digest(self.store, now=now, week=self.schedule.week_of(now))
+        week = self.schedule.week_of(now)
+        if await get_post(self.store, "digest", week) is not None:
+            next_week = self.schedule.week_start(now) + timedelta(days=7)
+            upcoming = self.schedule.trigger.get_next_fire_time(None, next_week)
+            week = self.schedule.week_of(upcoming) if upcoming else week
+        return await build_digest(self.store, now=now, week=week)
 
     async def post_digest(self, *, now: datetime | None = None, force: bool = False) -> PostResult:
         """Post this week's digest if it is due and not yet posted (``force``: due now).

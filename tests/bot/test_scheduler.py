@@ -195,6 +195,14 @@ async def test_digest_is_posted_once_with_its_ts_recorded(
         poster.clock.now = NOW + timedelta(hours=hours)
         assert (await poster.post_digest()).status == "already"
     assert len(slack_api.calls_to("chat.postMessage")) == 1
+    # The preview now shows next week's digest, with the archive quote it will carry.
+    preview = await poster.preview()
+    assert preview.week == "2026-W50" and preview.archive is not None
+    await record_search(corpus_store, "argo", 1, at=iso(NOW + timedelta(days=6)))
+    poster.clock.now = NOW + timedelta(days=7)
+    assert (await poster.post_digest()).status == "posted"
+    last = await corpus_store.fetchone("SELECT passage_id FROM archive_quotes ORDER BY rowid DESC")
+    assert last["passage_id"] == preview.archive.passage_id
 
 
 async def test_missed_run_is_caught_up_once_and_old_weeks_never(
