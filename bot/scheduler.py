@@ -284,7 +284,7 @@ class Poster:
     """Posts the digest and new-episode announcements, each once and only once.
 
     Example:
-        >>> poster = Poster(store, SlackPublisher(client), settings)   # doctest: +SKIP
+        >>> poster = Poster.from_settings(store, client, settings)      # doctest: +SKIP
         >>> (await poster.post_digest(now=datetime.now(UTC))).status   # doctest: +SKIP
         'not_due'
     """
