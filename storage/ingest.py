@@ -443,9 +443,22 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
         attached = await attach_captions(store, path, prepared.transcript, meta, digest)
         if attached is not None:
             return attached
-    existing = await store.fetchone("SELECT source_hash FROM episodes WHERE id = ?", (episode_id,))
+    existing = await store.fetchone(
+        "SELECT source_hash, source_path FROM episodes WHERE id = ?", (episode_id,)
+    )
     if existing is not None and existing["source_hash"] == digest:
         return FileOutcome(name, "unchanged", episode_id, meta.title, message="unchanged, skipped")
+    if existing is not None and existing["source_path"] != str(path.resolve()):
+        # Another file had this id (talk.vtt and talk.srt): say so, it is rarely meant.
+        note = "; ".join(
+            n
+            for n in (
+                note,
+                f"replaces episode {episode_id} from {existing['source_path']} (same id; give "
+                "one of them another episode_id in a sidecar to keep both)",
+            )
+            if n
+        )
     segments, passages = prepared.segment_rows, prepared.passage_rows
     last_start, last_end = segments[-1][0], segments[-1][1]
     duration = meta.duration or max(last_end or last_start, passages[-1][1])

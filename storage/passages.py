@@ -45,6 +45,16 @@ LAST_WORD_SECONDS = 1.5
 _PARAGRAPH_PULL = 12
 _SENTENCE_PULL = 5
 _SENTENCE_ENDS = (".", "!", "?", "…", '."', ".”", "?”", "!”", ".)", "?)")
+# Unpunctuated captions have no sentences: cut where a clause likely starts, not after a word
+# that cannot end one ("host of the banished | ingredients podcast" loses the show's name).
+_CLAUSE_STARTS = frozenset(
+    "so and but because yeah yes okay ok now then well i we you they he she it this that "
+    "what how why when where which who if like actually also".split()
+)
+_NOT_FINAL = frozenset(
+    "the a an of to in on at for with from by about into and or but my your our their his her "
+    "its is are was were be been this that these those very".split()
+)
 
 
 def segment_words(segments: Sequence[Segment]) -> list[list[str]]:
@@ -219,10 +229,10 @@ def _split_run(
                 break
             cost = abs(off - ideal)
             piece = a + 1 + k  # the piece the cut would start
-            if seg_of[piece] != seg_of[piece - 1]:
+            if captions:
+                cost -= _caption_cut_bonus(text[piece - 1], text[piece])
+            elif seg_of[piece] != seg_of[piece - 1]:
                 cost -= _PARAGRAPH_PULL
-            elif captions and text[piece - 1].endswith(_SENTENCE_ENDS):
-                cost -= _SENTENCE_PULL
             if best_cost is None or cost < best_cost:
                 best, best_cost = k, cost
         if best is None:  # no piece boundary near: the nearest one after the last cut
@@ -243,6 +253,19 @@ def _split_run(
         else:
             out.append((x, y))
     return out
+
+
+def _caption_cut_bonus(before: str, after: str) -> float:
+    """How much better (in words) a cut between two caption pieces is than an arbitrary one.
+
+    Any cut at a sentence end or before a likely clause start within reach beats any other.
+    """
+    if before.endswith(_SENTENCE_ENDS):
+        return 4 * _PARAGRAPH_PULL
+    last = before.rsplit(" ", 1)[-1].lower().strip(",;:")
+    first = after.split(" ", 1)[0].lower().strip(",;:")
+    bonus = 3 * _PARAGRAPH_PULL if first in _CLAUSE_STARTS else 0.0
+    return bonus - (_PARAGRAPH_PULL if last in _NOT_FINAL else 0.0)
 
 
 def _time(times: Sequence[float], k: int) -> float:

@@ -41,21 +41,21 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
     (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
 )
-_TRANSCRIBE = "transcribe it first (Whisper, or the platform's captions) and ingest the transcript"
+_TRANSCRIBE = "transcribe it first (Whisper, or the platform's captions), then ingest that"
 _MAGIC = (
-    (b"PK\x03\x04", "a ZIP archive (a .docx or .zip?); unzip it or export the text"),
-    (b"\x1f\x8b", "a gzip-compressed file; decompress it first"),
-    (b"%PDF", "a PDF document; export its text first"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"SQLite format 3\x00", "an SQLite database"),
-    (b"ID3", f"MP3 audio; {_TRANSCRIBE}"),
-    (b"\xff\xfb", f"MP3 audio; {_TRANSCRIBE}"),
-    (b"fLaC", f"FLAC audio; {_TRANSCRIBE}"),
-    (b"OggS", f"Ogg audio; {_TRANSCRIBE}"),
-    (b"RIFF", f"a WAV/AVI media file; {_TRANSCRIBE}"),
-    (b"\x1aE\xdf\xa3", f"a WebM/MKV video; {_TRANSCRIBE}"),
+    (b"PK\x03\x04", "a ZIP archive (a .docx or .zip?)", "export or unzip the text first"),
+    (b"\x1f\x8b", "a gzip-compressed file", "decompress it first"),
+    (b"%PDF", "a PDF document", "export its text first"),
+    (b"\x89PNG", "a PNG image", None),
+    (b"\xff\xd8\xff", "a JPEG image", None),
+    (b"GIF8", "a GIF image", None),
+    (b"SQLite format 3\x00", "an SQLite database", None),
+    (b"ID3", "MP3 audio", _TRANSCRIBE),
+    (b"\xff\xfb", "MP3 audio", _TRANSCRIBE),
+    (b"fLaC", "FLAC audio", _TRANSCRIBE),
+    (b"OggS", "Ogg audio", _TRANSCRIBE),
+    (b"RIFF", "a WAV/AVI media file", _TRANSCRIBE),
+    (b"\x1aE\xdf\xa3", "a WebM/MKV video", _TRANSCRIBE),
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -83,9 +83,11 @@ def decode(raw: bytes) -> tuple[str, str | None]:
     as such; other bytes are read as Windows-1252/Latin-1, with a note. Binary files (media,
     archives, anything full of control bytes) are refused, saying what they look like.
     """
-    for magic, what in _MAGIC:
+    for magic, what, hint in _MAGIC:
         if raw.startswith(magic):
-            raise ParseError(f"this is {what}, not a text transcript")
+            raise ParseError(
+                f"this is {what}, not a text transcript" + (f"; {hint}" if hint else "")
+            )
     if raw[4:8] == b"ftyp":
         raise ParseError(f"this is an MP4/M4A media file, not a text transcript; {_TRANSCRIBE}")
     text, note = _decode_text(raw)
@@ -129,7 +131,7 @@ def _decode_text(raw: bytes) -> tuple[str, str | None]:
         text = raw.decode("cp1252")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
-    return text, f"line {line}: not UTF-8, read as Windows-1252 (Latin-1); save it as UTF-8"
+    return text, f"not UTF-8 (from line {line}), read as Windows-1252/Latin-1; save it as UTF-8"
 
 
 def _utf16_without_bom(raw: bytes) -> str | None:

@@ -10,10 +10,10 @@ import re
 from pathlib import Path
 
 from storage.formats import Format, NotATranscript, ParseError, register
+from storage.formats.cues import check_order, check_time
 from storage.models import Chapter, EpisodeMeta, Segment, Transcript
 
 _LINE = re.compile(r"^\s*(?:\[)?(?:(\d{1,2}):)?(\d{1,3}):(\d{2})(?:[.,](\d{1,3}))?(?:\])?\s*(.*)$")
-MAX_SECONDS = 24 * 3600
 
 
 def _seconds(h: str | None, m: str, s: str, frac: str | None) -> float:
@@ -24,21 +24,29 @@ def _seconds(h: str | None, m: str, s: str, frac: str | None) -> float:
 
 
 def timed_lines(text: str) -> list[tuple[int, float, str]]:
-    """(line number, seconds, text) for every timestamped line; raises on other lines."""
-    out = []
+    """(line number, seconds, text) for every timestamped line.
+
+    A line without a time continues the line before it: YouTube's transcript panel copies
+    as a time on one line and its words on the next, and long captions wrap. Text before the
+    first time is an error.
+    """
+    out: list[list] = []
     for no, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
         m = _LINE.match(raw)
         if not m:
-            raise ParseError(
-                f"expected 'M:SS text' or 'HH:MM:SS text', found {raw.strip()[:60]!r}", no
-            )
+            if not out:
+                raise ParseError(
+                    f"expected 'M:SS text' or 'HH:MM:SS text', found {raw.strip()[:60]!r}", no
+                )
+            out[-1][2] = f"{out[-1][2]} {raw.strip()}".lstrip()
+            continue
         h, mi, s, frac, rest = m.groups()
         if int(s) >= 60 or (h is not None and int(mi) >= 60):
             raise ParseError(f"impossible time {raw.split()[0]!r} (seconds or minutes ≥ 60)", no)
-        out.append((no, _seconds(h, mi, s, frac), rest.strip()))
-    return out
+        out.append([no, _seconds(h, mi, s, frac), rest.strip()])
+    return [(no, sec, body) for no, sec, body in out]
 
 
 def looks_like_chapter_list(lines: list[tuple[int, float, str]]) -> bool:
@@ -62,16 +70,10 @@ def parse(text: str, path: Path) -> Transcript:
     if looks_like_chapter_list(lines):
         raise NotATranscript("a chapter list (HH:MM:SS Title lines), not a transcript")
     segments = []
-    previous = -1.0
+    previous: float | None = None
     for no, sec, body in lines:
-        if sec > MAX_SECONDS:
-            raise ParseError(f"time {sec:.0f} s is beyond 24 hours", no)
-        if sec < previous:
-            raise ParseError(
-                f"time goes backwards ({sec:.0f} s after {previous:.0f} s); "
-                "caption lines must be in order",
-                no,
-            )
+        check_time(sec, no)
+        check_order(sec, previous, no)
         previous = sec
         if body:
             segments.append(Segment(sec, None, None, body, None, no))
@@ -94,9 +96,10 @@ def parse(text: str, path: Path) -> Transcript:
 
 def _sniff(head: str) -> bool:
     lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
-    if not lines:
+    if not lines or not _LINE.match(lines[0]):
         return False
-    return sum(1 for ln in lines if _LINE.match(ln)) >= max(1, int(len(lines) * 0.8))
+    # One caption a line, or (transcript panel copies) a time line then a text line.
+    return sum(1 for ln in lines if _LINE.match(ln)) >= max(1, int(len(lines) * 0.45))
 
 
 FORMAT = register(

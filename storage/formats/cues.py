@@ -29,7 +29,7 @@ MAX_SECONDS = 24 * 3600
 MAX_BACKSTEP = 30.0
 
 _TIME = r"(-?)(?:(\d{1,3}):)?(\d{1,2}):(\d{1,2})(?:[.,:](\d{1,3}))?"
-TIMING = re.compile(rf"^\s*{_TIME}\s*-{{1,2}}>\s*{_TIME}(.*)$")
+TIMING = re.compile(rf"^\s*{_TIME}\s*-{{1,2}}>\s*{_TIME}(?![\w:.,])(.*)$")
 # A name of one to four capitalised words (with van/de/... particles) and a colon.
 _LABEL = re.compile(r"^\s*(?:>>\s*)?([^\W\d_][\w'’.\-]*(?:\s+[\w'’.\-]+){0,4}?):\s+(?=\S)")
 _PARTICLES = {"van", "von", "de", "da", "del", "der", "di", "du", "la", "le", "bin", "al", "ten"}
@@ -161,7 +161,14 @@ def turns(cues: Sequence[Cue], *, labels: bool = True) -> list[Segment]:
 
     ``labels=False`` leaves ``Name:`` prefixes as text (for files that never use them).
     """
+    # Names that label a line somewhere in the file; only these split a line mid-way.
     known: set[str] = set()
+    if labels:
+        for cue in cues:
+            for _, text, voice in cue.lines:
+                label = (voice, "") if voice else speaker_label(text)
+                if label is not None:
+                    known.add(label[0])
     speaker: str | None = None
     segments: list[Segment] = []
     for cue in cues:
@@ -173,7 +180,6 @@ def turns(cues: Sequence[Cue], *, labels: bool = True) -> list[Segment]:
             label = (voice, text) if voice else speaker_label(text) if labels else None
             if label is not None:
                 speaker, text = label
-                known.add(speaker)
                 cue_turns.append(_Turn(speaker, text, line_no))
             elif _DASH_TURN.match(text):
                 speaker = None

@@ -222,7 +222,8 @@ def parse(text: str, path: Path) -> Transcript:
     data, first_line = loaded
     items = data.get("transcript")
     if items is None:
-        if "transcript" not in data and data.get("title") and "guests" not in data:
+        person = {"picture", "short", "twitter", "linkedin", "github"}
+        if "transcript" not in data and "guests" not in data and person & set(data):
             raise NotATranscript("a profile page, not an episode (no transcript)")
         if "transcript" not in data:
             # An episode page without its transcript (or any other page of a site).

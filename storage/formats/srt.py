@@ -26,7 +26,14 @@ from storage.formats.cues import (
 from storage.models import EpisodeMeta, Transcript
 
 _INDEX = re.compile(r"^\s*\d+\s*$")
+_BARE_TIME = re.compile(r"^\s*(?:\d{1,3}:)?\d{1,2}:\d{1,2}(?:[.,]\d{1,3})?\s*(?:-{1,2}>?\s*)?$")
 _MARKUP = re.compile(r"</?(?:i|b|u|s|font)\b[^>]*>|\{\\[^{}]*\}", re.I)
+
+
+def _after_index(cues: list[Cue], lines: list[str], no: int) -> bool:
+    """Is line ``no`` right after a cue number (which read_cues put in the last cue's text)?"""
+    last = cues[-1].lines
+    return bool(last) and last[-1][0] == no - 1 and _INDEX.match(lines[no - 2]) is not None
 
 
 def read_cues(text: str) -> list[Cue]:
@@ -45,6 +52,9 @@ def read_cues(text: str) -> list[Cue]:
             continue
         if not line.strip():
             continue
+        if _BARE_TIME.match(line) and (not cues or _after_index(cues, lines, no)):
+            # A cue number, then a time with no '-->': a broken timing line, not words.
+            parse_timing(line, no)
         if not cues:
             if _INDEX.match(line):
                 continue

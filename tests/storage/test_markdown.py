@@ -42,3 +42,69 @@ async def test_guest_names_resolved_through_people(store, corpus: Path) -> None:
     episode = await get_episode(store, "devrel-open-source-machine-learning")
     assert episode.guests == ("Hugo Bowne-Anderson",)
     assert episode.chapters[0].title == "Podcast Introduction"
+
+
+def parse_corpus(name: str):
+    path = PODCAST / name
+    return parse(path.read_text(encoding="utf-8"), path)
+
+
+def test_entry_without_sec_continues_from_the_previous(corpus: Path) -> None:
+    t = parse_corpus("analytics-engineer-skills-tools.md")
+    seg = next(s for s in t.segments if s.text.startswith("In the case of the data engineers"))
+    assert seg.speaker == "Victoria" and seg.start == 891
+
+
+def test_duplicate_entries_without_speaker_and_time_are_dropped(corpus: Path) -> None:
+    t = parse_corpus("data-interview-behavioral-and-portfolio-prep-guide.md")
+    book = [s for s in t.segments if s.text.startswith("As we already know, Nick is an author")]
+    assert len(book) == 1
+    assert book[0].speaker == "Alexey" and book[0].start == 169
+    assert all(s.speaker for s in t.segments[:20])
+
+
+def test_timestamps_going_backwards_are_kept_as_given(corpus: Path) -> None:
+    t = parse_corpus("production-ml-pipelines-with-aws-and-kafka.md")
+    steps = [b.start - a.start for a, b in zip(t.segments, t.segments[1:], strict=False)]
+    assert min(steps) <= -1000  # the file's own slip; sec is kept, nothing fails
+
+
+def test_malformed_and_unquoted_time_use_sec(corpus: Path) -> None:
+    # time: 37:567 (unquoted, impossible) and time: '9:\n46' (split over lines): sec wins.
+    t = parse_corpus("learning-machine-learning-self-taught-bioinformatics.md")
+    assert (
+        next(s for s in t.segments if s.text.startswith("I set the deadlines myself")).start == 2787
+    )
+    t = parse_corpus("open-source-ml-tools-strategy-and-business-models.md")
+    legal = next(s for s in t.segments if s.text.startswith("Also, the legal aspect."))
+    assert legal.start == 586 and legal.speaker == "Vincent"
+    # time: 0:33 unquoted is base-60 33 to YAML 1.1; sec says 33 too.
+    t = parse_corpus("building-agentic-ai-engineering-tooling-retrieval-evaluation.md")
+    assert next(s for s in t.segments if s.text.startswith("DataTalks.Club. Anyways")).start == 33
+
+
+def test_doubled_extension_and_draft_underscore_ids(corpus: Path) -> None:
+    t = parse_corpus("hiring-for-data-science-jobs-interview-questions-skills.md.md")
+    assert t.meta.id == "hiring-for-data-science-jobs-interview-questions-skills"
+    assert parse_corpus("_s12e08.md").meta.id == "s12e08"
+
+
+def test_bracket_annotations_stay_in_segments_not_in_passages(corpus: Path) -> None:
+    from storage.passages import build_passages
+
+    t = parse_corpus("devrel-open-source-machine-learning.md")
+    assert any("[" in s.text for s in t.segments)
+    assert not any(
+        "[laughs]" in p.text or "[chuckles]" in p.text for p in build_passages(t.segments, t.kind)
+    )
+
+
+def test_page_without_transcript_is_not_an_episode(tmp_path: Path) -> None:
+    import pytest
+
+    from storage.formats import NotATranscript
+
+    page = tmp_path / "about.md"
+    page.write_text("---\ntitle: About us\nlayout: page\n---\nWe make a podcast.\n")
+    with pytest.raises(NotATranscript, match="no 'transcript:' list"):
+        parse(page.read_text(), page)
