@@ -262,3 +262,23 @@ def test_summary_line_counts() -> None:
         "1 files failed"
     )
     assert report.lines()[0] == "e.vtt: file is empty; nothing to ingest"
+
+
+async def test_demo_examples_ingest_and_answer_feature_store(store: Store) -> None:
+    """What `make run` loads: our own two-episode show, in two formats."""
+    from storage import search
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    report = await ingest_paths(store, [examples])
+    assert not report.failed and len(report.of("added")) == 2
+    first = await get_episode(store, "01-feature-stores-without-the-hype")
+    assert first.guests == ("Priya Raman",) and first.date == "2025-03-04"
+    assert first.url.endswith("01-feature-stores.mp3") and len(first.chapters) == 4
+    second = await get_episode(store, "data-pipeline-02-kubernetes-dbt")
+    assert (
+        second.guests == ("Tomás Okafor",) and second.title == "Kubernetes and dbt for Data Teams"
+    )
+    assert [c.title for c in second.chapters][1] == "Why data teams run on Kubernetes"
+    hit = (await search(store, "feature store", limit=3)).hits[0]
+    assert hit.episode_id == first.id and "feature store" in hit.quote.lower()
+    assert hit.url.startswith("https://example.com/") and "#t=" in hit.url
