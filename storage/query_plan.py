@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from storage.db import Store
@@ -147,9 +147,9 @@ def resolve_filters(cache: SearchCache, filters: Filters, plan: Plan) -> None:
         }
         if not eps:
             plan.nothing = True
-            guests = sorted({g for e in cache.episodes.values() for g in e.guests})
-            close = process.extractOne(value, guests, score_cutoff=70)
-            hint = f" Did you mean guest:{close[0].split()[0].lower()}?" if close else ""
+            names = sorted({t for e in cache.episodes.values() for t in e.guest_tokens})
+            close = process.extractOne(value.lower(), names, scorer=fuzz.ratio, score_cutoff=75)
+            hint = f" Did you mean guest:{close[0]}?" if close else ""
             plan.notices.append(f"No guest matches “{value}”.{hint}")
         narrow(eps)
         plan.named |= eps
@@ -179,7 +179,9 @@ def resolve_filters(cache: SearchCache, filters: Filters, plan: Plan) -> None:
             }
             if not found:
                 plan.nothing = True
-                close = process.extractOne(value.lower(), list(cache.speakers), score_cutoff=70)
+                close = process.extractOne(
+                    value.lower(), list(cache.speakers), scorer=fuzz.ratio, score_cutoff=75
+                )
                 hint = f" Did you mean speaker:{close[0].split()[0]}?" if close else ""
                 plan.notices.append(f"No speaker matches “{value}”.{hint}")
             speakers |= found
@@ -224,7 +226,7 @@ def _distance_limits(n: int) -> tuple[int, int]:
         return 0, 1
     if n <= 7:
         return 1, 1
-    if n <= 11:
+    if n <= 13:
         return 2, 2
     return 3, 3
 
@@ -249,7 +251,12 @@ def close_words(cache: SearchCache, word: str, max_distance: int) -> list[tuple[
         return []
     pool = cache.fuzzy_by_length(len(word), max_distance)
     found = process.extract(word, pool, scorer=OSA.distance, score_cutoff=max_distance, limit=40)
-    out = [(w, int(d), cache.words.get(w, 0)) for w, d, _ in found if w != word]
+    # Past one edit, typos keep their first letter; "zorbification" is not "certification".
+    out = [
+        (w, int(d), cache.words.get(w, 0))
+        for w, d, _ in found
+        if w != word and (d <= 1 or w[0] == word[0])
+    ]
     out.sort(key=lambda x: (x[1], x[0][:1] != word[:1], -x[2]))
     return out
 
@@ -364,8 +371,10 @@ async def make_plan(
             seen.add(s)
             alts.append(Alt(a.words, s, a.weight, a.via, a.ambiguous))
         g.alts = alts
-        g.context_words = g.context
-        g.context = tuple(stemmed(c) for c in g.context)
+        # Context words with one stem ("parallel", "parallelized") count once.
+        by_stem = {stemmed(c): c for c in reversed(g.context)}
+        g.context = tuple(dict.fromkeys(stemmed(c) for c in g.context))
+        g.context_words = tuple(by_stem[c] for c in g.context)
         dfs = [cache.df(a.stems) for a in g.alts if not a.ambiguous]
         g.df = max(dfs) if dfs else 0
         g.idf = idf(g.df, n)

@@ -55,6 +55,9 @@ CHAPTER_PASSAGES = 25
 FIELD_CHAPTER, FIELD_TITLE, FIELD_TOPIC = 0.7, 0.5, 0.4
 FIELD_SCORE = 0.5
 CHAPTER_BOOST = 0.5
+# An everyday word in more than this share of passages ("task") needs two context words to
+# count as the term it is sometimes mis-heard for (Dask).
+COMMON_EVERYDAY = 0.002
 # Boost for a passage saying all the query's word pairs in the query's order ("bootleg music").
 PAIRS_BOOST = 0.4
 # A passage must cover this share of the query's weight (rarer words weigh more).
@@ -345,12 +348,14 @@ class _GroupMatch:
     amb_via: str | None = None
     amb_alts: list[tuple[str, ...]] = field(default_factory=list)
     context: int = 0  # distinct context words in the passage
+    amb_common: bool = False  # a matched everyday word is common in the transcripts
 
 
 @dataclass
 class _TextMatch:
     length: int
     groups: list[_GroupMatch | None]
+    excluded: bool = False  # says a word the query excludes (-word)
     pairs: float = 0.0  # weight of the query's word pairs said in the same order
     career: bool = False  # tells a career story ("I started...", "my background")
 
@@ -370,6 +375,8 @@ class _Scorer:
         firsts = {a.stems[0] for g in self.scored_groups for a in g.alts if a.stems}
         firsts |= {c[0] for g in self.scored_groups for c in g.context if c}
         firsts |= {c[0] for c in plan.career if c}
+        firsts |= {a.stems[0] for a in plan.exclude if a.stems}
+        firsts |= {a.words[0] for g in self.scored_groups for a in g.alts if a.ambiguous}
         self.wanted = {w for s in firsts for w in cache.words_of(s)} | firsts
         # Word pairs as typed ("get into", "bootleg music"): passages that say them in the
         # same order read like what the member remembers.
@@ -468,10 +475,18 @@ class _Scorer:
         for g in self.scored_groups:
             m = _GroupMatch()
             for a in g.alts:
-                occ = occurrences(a.stems)
+                if a.ambiguous:
+                    # An everyday word must be said as such ("deployer", not "deploying").
+                    said = a.words[0]
+                    occ = [i for i, w in enumerate(words) if w == said or w == said + "s"]
+                else:
+                    occ = occurrences(a.stems)
                 if not occ:
                     continue
                 if a.ambiguous:
+                    m.amb_common |= self.cache.words.get(a.words[0], 0) > max(
+                        20, COMMON_EVERYDAY * self.cache.passages
+                    )
                     m.amb_tf += len(occ)
                     m.amb_positions += occ
                     m.amb_alts.append(a.stems)
@@ -487,6 +502,7 @@ class _Scorer:
                 m.context = sum(1 for ctx in g.context if occurrences(ctx))
             matches.append(m if (m.tf or m.amb_tf) else None)
         found = _TextMatch(len(words), matches)
+        found.excluded = any(occurrences(a.stems) for a in self.plan.exclude if a.stems)
         if self.pairs:
             seen = {
                 (words[i], words[i + 1])
@@ -502,6 +518,8 @@ class _Scorer:
     def score(self, c: Candidate) -> bool:
         """Score a candidate in place; False when it covers too little of the query."""
         tm = self._match_text(c.text)
+        if tm.excluded:
+            return False
         norm = K1 * (1 - B + B * (tm.length or 1) / max(self.cache.avg_words, 1.0))
         text_score = covered = 0.0
         hit_positions: list[list[int]] = []
@@ -586,11 +604,12 @@ class _Scorer:
 
     def _context_ok(self, gi: int, m: _GroupMatch, episode_id: str) -> bool:
         """An everyday word counts for the term when the passage has two of its context
-        words, or one and the episode says the term plainly elsewhere."""
-        if m.context >= 2:
-            return True
-        if m.context == 0:
+        words, or one and the episode says the term plainly elsewhere; a word as common as
+        "task" needs both two context words and that evidence."""
+        if m.context == 0 or (m.context < 2 and m.amb_common):
             return False
+        if m.context >= 2 and not m.amb_common:
+            return True
         known = self.evidence.get(gi)
         if known is None or episode_id not in known:
             if known is None:

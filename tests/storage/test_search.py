@@ -1,0 +1,381 @@
+"""Search (issue 3) on the real corpus: query language, safety, filters, tolerance, quotes,
+diversity, the glossary, and the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from bot.cli import main
+from storage import EpisodeMeta, Hit, SearchResult, Store, ingest_file, search
+from storage.glossary import GlossaryError, parse_glossary
+from storage.query import parse_query
+from storage.search_cache import search_cache
+from tests.conftest import SEED
+from tests.storage.relevance import relevance_db
+
+DEVREL = "devrel-open-source-machine-learning"
+HUGO_EPISODES = {DEVREL, "practical-llm-engineering-and-rag"}
+
+
+@pytest.fixture(scope="session")
+def search_db(corpus_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The corpus plus the devrel seed captions; read-only (copy it to change it)."""
+    target = tmp_path_factory.mktemp("search") / "search.db"
+    return asyncio.run(relevance_db(corpus_db, SEED, target))
+
+
+@pytest.fixture
+async def corpus_store(search_db: Path):
+    async with await Store.open(search_db) as store:
+        yield store
+
+
+@pytest.fixture(scope="session")
+def captions_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Only the raw seed captions, as an episode of their own (no edited twin)."""
+    if not SEED.is_file():
+        pytest.skip(f"no seed captions at {SEED}")
+    path = tmp_path_factory.mktemp("captions") / "captions.db"
+
+    async def build() -> None:
+        async with await Store.open(path) as store:
+            outcome = await ingest_file(store, SEED, overrides=EpisodeMeta(id="devrel-captions"))
+            assert outcome.status == "added", outcome.describe()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture
+async def captions_store(captions_db: Path):
+    async with await Store.open(captions_db) as store:
+        yield store
+
+
+def link_second(hit: Hit) -> int:
+    return int(parse_qs(urlsplit(hit.url).query)["t"][0].rstrip("s"))
+
+
+# ------------------------------------------------------------------------------ the interface
+
+
+async def test_hits_are_quotes_at_their_second(corpus_store: Store) -> None:
+    result = await search(corpus_store, "argo scheduler", limit=3)
+    assert isinstance(result, SearchResult) and result.query == "argo scheduler"
+    hit = result.hits[0]
+    assert hit.episode_id == DEVREL
+    assert "Argo scheduler" in hit.quote and len(hit.quote) <= 300
+    # Said at 14:22 in a paragraph stamped 13:52: the quote starts at its own sentence.
+    assert 14 * 60 + 10 <= hit.start <= 14 * 60 + 22 < hit.end
+    assert link_second(hit) == int(hit.start)
+    assert hit.chapter and "Argo" in hit.chapter and hit.speaker == "Hugo"
+    assert hit.passage_id is not None and hit.score > 0
+
+
+async def test_paging_is_consistent(corpus_store: Store) -> None:
+    first = await search(corpus_store, "kubernetes", limit=3)
+    second = await search(corpus_store, "kubernetes", limit=3, offset=3)
+    both = await search(corpus_store, "kubernetes", limit=6)
+    assert first.has_more and len(first.hits) == len(second.hits) == 3
+    assert [h.passage_id for h in first.hits + second.hits] == [h.passage_id for h in both.hits]
+    assert (await search(corpus_store, "kubernetes", limit=0)).hits == ()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "scikit-learn", "C++", "who's", '"unclosed', "AND", "NOT x", "title:x", "-x", "*", "😀",
+        "a", "x" * 2000, "word " * 400, '"" "" ""', "NEAR(a b)", "col:val", "^start", "a OR",
+        "'; DROP TABLE passages; --", "\x00null", "(((", "guest:", "after:", "before:yesterday",
+        "episode:\"", "speaker:'", "ñandú Müller Straße", "数据科学", "-", "--", "- -x", "**kw**",
+    ],
+)  # fmt: skip
+async def test_any_input_is_safe(corpus_store: Store, query: str) -> None:
+    result = await search(corpus_store, query, limit=5)
+    assert isinstance(result, SearchResult)
+    assert all(len(h.quote) <= 301 for h in result.hits)
+
+
+async def test_random_input_never_fails(corpus_store: Store) -> None:
+    rng = random.Random(7)
+    alphabet = "ab \"'*-:()^+#@!?~.,;/\\{}[]<>|&%$=_0 "
+    for _ in range(150):
+        query = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30)))
+        assert isinstance(await search(corpus_store, query, limit=2), SearchResult)
+
+
+# ------------------------------------------------------------------------------ query language
+
+
+async def test_stop_words_never_block_and_stemming_matches(corpus_store: Store) -> None:
+    plain = await search(corpus_store, "argo scheduler", limit=1)
+    wordy = await search(corpus_store, "what is the Argo scheduler?", limit=1)
+    assert wordy.hits[0].passage_id == plain.hits[0].passage_id
+    stemmed = await search(corpus_store, "deploying", limit=10)
+    assert stemmed.hits and any(
+        re.search(r"\bdeploy(s|ed)?\b", h.quote, re.I) for h in stemmed.hits
+    )
+
+
+async def test_quoted_phrase_is_exact(corpus_store: Store) -> None:
+    result = await search(corpus_store, '"the argo scheduler"', limit=10)
+    assert result.hits and all("argo scheduler" in h.quote.lower() for h in result.hits)
+    assert (await search(corpus_store, '"scheduler argo"', limit=10)).hits == ()
+
+
+async def test_exclusion_leaves_out_passages(corpus_store: Store) -> None:
+    result = await search(corpus_store, "metaflow -dask", limit=10)
+    assert result.hits and not any("dask" in h.quote.lower() for h in result.hits)
+    only = await search(corpus_store, "-metaflow", limit=3)
+    assert only.hits == () and only.notices
+
+
+def test_parse_query_reads_filters_and_phrases() -> None:
+    q = parse_query('guest:"hugo bowne" "argo scheduler" -spark after:2023 before:2024-06 kafka')
+    assert [t.words for t in q.positive] == [("argo", "scheduler"), ("kafka",)]
+    assert [t.words for t in q.negative] == [("spark",)]
+    assert q.filters.guest == ("hugo bowne",)
+    assert (q.filters.dates.start, q.filters.dates.end) == ("2023-01-01", "2024-06-30")
+    assert parse_query("after:2023-02-30 x").notices  # not a date: said, not ignored silently
+
+
+# ------------------------------------------------------------------------------------ filters
+
+
+async def test_guest_speaker_episode_and_date_filters(corpus_store: Store) -> None:
+    by_guest = await search(corpus_store, "guest:hugo podcast", limit=10)
+    assert by_guest.hits and {h.episode_id for h in by_guest.hits} <= HUGO_EPISODES
+    by_speaker = await search(corpus_store, "speaker:alexey kubernetes", limit=10)
+    assert by_speaker.hits and {h.speaker for h in by_speaker.hits} <= {"Alexey", "Alexey:"}
+    by_episode = await search(corpus_store, f"episode:{DEVREL} documentation", limit=10)
+    assert by_episode.hits and {h.episode_id for h in by_episode.hits} == {DEVREL}
+    words = await search(corpus_store, "episode:asteroid water", limit=5)
+    assert {h.episode_id for h in words.hits} == {
+        "machine-learning-for-asteroid-mining-and-water-detection"
+    }
+    dated = await search(corpus_store, "after:2024-01-01 before:2024-12-31 kubernetes", limit=10)
+    rows = await corpus_store.fetchall("SELECT id, date FROM episodes")
+    dates = {r["id"]: r["date"] for r in rows}
+    assert dated.hits and all(
+        "2024-01-01" <= dates[h.episode_id] <= "2024-12-31" for h in dated.hits
+    )
+
+
+async def test_filters_alone_list_passages_by_date(corpus_store: Store) -> None:
+    result = await search(corpus_store, "guest:hugo", limit=5)
+    assert len(result.hits) == 5 and result.has_more
+    # Newest episode first (practical-llm-engineering-and-rag, 2025), its passages in order.
+    assert {h.episode_id for h in result.hits} == {"practical-llm-engineering-and-rag"}
+    starts = [h.start for h in result.hits]
+    assert starts == sorted(starts)
+    later = await search(corpus_store, "after:2025-10-01", limit=3)
+    rows = await corpus_store.fetchall("SELECT id, date FROM episodes")
+    dates = {r["id"]: r["date"] for r in rows}
+    assert later.hits and all(dates[h.episode_id] >= "2025-10-01" for h in later.hits)
+
+
+async def test_filter_that_matches_nothing_says_so(corpus_store: Store) -> None:
+    result = await search(corpus_store, "guest:nobodyatall metaflow")
+    assert result.hits == () and "guest" in result.notices[0].lower()
+    typo = await search(corpus_store, "guest:hugoo metaflow")
+    assert typo.hits == () and "guest:hugo" in typo.notices[0]
+    bad_date = await search(corpus_store, "argo scheduler after:someday")
+    assert bad_date.hits and bad_date.notices
+
+
+# -------------------------------------------------------------------------------- tolerance
+
+
+async def test_typos_are_corrected_from_the_vocabulary(corpus_store: Store) -> None:
+    result = await search(corpus_store, "tenserflow", limit=3)
+    assert result.hits and all("tensorflow" in h.quote.lower() for h in result.hits)
+    assert result.suggestion == "tensorflow"
+    assert result.hits[0].matched_via == "as “tensorflow”"
+
+
+async def test_short_words_are_not_rewritten(corpus_store: Store) -> None:
+    work = await search(corpus_store, "work", limit=10)
+    assert work.suggestion is None and all(h.matched_via is None for h in work.hits)
+    assert all(re.search(r"\bwork", h.quote, re.I) for h in work.hits)
+    york = await search(corpus_store, "york", limit=10)
+    assert york.suggestion is None and all("york" in h.quote.lower() for h in york.hits)
+    # An unknown four-letter word is only suggested...
+    argp = await search(corpus_store, "argp")
+    assert argp.hits == () and argp.suggestion == "argo"
+    # ...unless two letters are swapped, the one short typo safe to fix.
+    assert (await search(corpus_store, "occupancy raet")).hits
+
+
+async def test_honest_empty_result(corpus_store: Store) -> None:
+    for query in ("sourdough bread recipe", "quantum entanglement teleportation", "xqzv blorf"):
+        result = await search(corpus_store, query)
+        assert result.hits == () and result.suggestion is None, query
+
+
+async def test_common_word_does_not_flood_a_rare_term(corpus_store: Store) -> None:
+    """Dask is mis-heard as "task" and "desk": they count only where the context says Dask."""
+    result = await search(corpus_store, "dask", limit=10)
+    assert result.hits
+    for hit in result.hits:
+        assert "dask" in hit.quote.lower() or hit.episode_id == DEVREL, hit
+    jupyter = await search(corpus_store, "jupyter", limit=10)
+    asteroid = [h for h in jupyter.hits if "asteroid" in h.episode_id]
+    assert all("jupyter" in h.quote.lower() or "notebook" in h.quote.lower() for h in asteroid)
+
+
+async def test_speech_recognition_errors_in_the_query(corpus_store: Store) -> None:
+    result = await search(corpus_store, "psychic learn course", limit=3)
+    hit = result.hits[0]
+    assert hit.episode_id == DEVREL and "Scikit Learn course" in hit.quote
+    assert hit.matched_via == "as “scikit-learn”"
+    meta = await search(corpus_store, "meta flow", limit=3)
+    assert meta.hits and all("metaflow" in h.quote.lower() for h in meta.hits)
+
+
+async def test_speech_recognition_errors_in_the_captions(captions_store: Store) -> None:
+    sk = await search(captions_store, "scikit-learn", limit=3)
+    assert sk.hits and "psychic learn" in sk.hits[0].quote
+    assert sk.hits[0].matched_via == "heard as “psychic learn”"
+    for query, heard in (
+        ("metaflow", "meta flow"),
+        ("caret", "carrot"),
+        ("tidyverse", "Tidy verse"),
+    ):
+        result = await search(captions_store, query, limit=5)
+        assert any(
+            heard in h.quote and h.matched_via == f"heard as “{heard.lower()}”" for h in result.hits
+        ), query
+    # "carrot" counts as caret only beside R words; "metaphor" only beside Metaflow's.
+    carrot = await search(captions_store, "caret", limit=10)
+    assert all("vignettes" in h.quote for h in carrot.hits)
+
+
+async def test_community_glossary_extends_the_builtin(
+    captions_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The captions say "Ville toolos" for Ville Tuulos (Metaflow's creator, 19:55); only an
+    admin's glossary entry can connect the two."""
+    assert (await search(captions_store, "Ville Tuulos")).hits == ()
+    glossary = tmp_path / "glossary.yaml"
+    glossary.write_text("- term: Ville Tuulos\n  heard_as: [ville toolos]\n")
+    monkeypatch.setenv("GLOSSARY_PATH", str(glossary))
+    result = await search(captions_store, "Ville Tuulos", limit=3)
+    assert result.hits and "Ville toolos" in result.hits[0].quote
+    assert result.hits[0].matched_via == "heard as “ville toolos”"
+    glossary.write_text("- term: [broken\n")  # a broken file is left out, search goes on
+    assert (await search(captions_store, "scikit-learn")).hits
+
+
+def test_glossary_errors_name_the_line() -> None:
+    with pytest.raises(GlossaryError, match=r"g.yaml:3: unknown key 'heard-as'"):
+        parse_glossary("- term: Metaflow\n  heard_as: [meta flow]\n  heard-as: [x]\n", "g.yaml")
+    with pytest.raises(GlossaryError, match=r"g.yaml:1: entry has no 'term'"):
+        parse_glossary("- heard_as: [x]\n", "g.yaml")
+    with pytest.raises(GlossaryError, match=r"g.yaml:1: expected a list"):
+        parse_glossary("term: x\n", "g.yaml")
+    with pytest.raises(GlossaryError, match=r"g.yaml:\d+: not valid YAML"):
+        parse_glossary("- term: x\n  heard_as: [a\n", "g.yaml")
+
+
+# ------------------------------------------------------------------------------------ ranking
+
+
+async def test_questions_and_names(corpus_store: Store) -> None:
+    result = await search(corpus_store, "how did Hugo get into devrel?", limit=3)
+    assert any(h.episode_id == DEVREL and 874 <= h.start < 1083 for h in result.hits)
+    named = await search(corpus_store, "episode with Zhamak Dehghani", limit=1)
+    assert named.hits[0].episode_id == "data-mesh-architecture-decentralized-data-products"
+
+
+async def test_title_and_topic_match_lands_on_the_episode(corpus_store: Store) -> None:
+    result = await search(corpus_store, "the episode about A/B testing", limit=3)
+    assert result.hits[0].episode_id == "ab-testing-and-product-experimentation"
+
+
+async def test_results_are_diverse(corpus_store: Store) -> None:
+    result = await search(corpus_store, "kubernetes", limit=10)
+    assert len({h.episode_id for h in result.hits[:3]}) >= 2
+    ids = {}
+    for h in result.hits:
+        row = await corpus_store.fetchone("SELECT idx FROM passages WHERE id = ?", (h.passage_id,))
+        ids.setdefault(h.episode_id, []).append(row["idx"])
+    for idxs in ids.values():  # neighbouring passages of one moment collapse
+        idxs.sort()
+        assert all(b - a > 1 for a, b in zip(idxs, idxs[1:], strict=False))
+
+
+async def test_republished_passage_shows_once(corpus_store: Store) -> None:
+    """building-production-search-systems repeats 180 passages of another episode."""
+    row = await corpus_store.fetchone(
+        "SELECT a.text FROM passages a JOIN passages b ON a.text = b.text"
+        " WHERE a.episode_id = 'building-production-search-systems'"
+        " AND b.episode_id = 'production-ml-search-vector-search-embeddings-hybrid-search'"
+        " AND length(a.text) > 200 ORDER BY a.idx LIMIT 1"
+    )
+    words = " ".join(row["text"].split()[:12])
+    result = await search(corpus_store, words, limit=10)
+    quotes = [h.quote for h in result.hits]
+    assert result.hits and len(quotes) == len(set(quotes))
+    assert sum(1 for q in quotes if q == quotes[0]) == 1
+
+
+async def test_quotes_are_clean_sentences(corpus_store: Store) -> None:
+    for query in ("laughs", "imposter syndrome", "feature store", "psychic learn"):
+        for hit in (await search(corpus_store, query, limit=10)).hits:
+            assert len(hit.quote) <= 301
+            assert not re.search(r"\[(chuckles|laughs|cross-talk|inaudible)", hit.quote, re.I)
+            assert not re.search(r"\b(um|uh) (um|uh)\b", hit.quote, re.I)
+
+
+# -------------------------------------------------------------------------------- the cache
+
+
+async def test_new_episode_is_searchable_at_once(search_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "copy.db"
+    shutil.copy(search_db, db)
+    transcript = tmp_path / "zorbification.txt"
+    transcript.write_text(
+        "0:00 today we talk about zorbification pipelines\n0:05 zorbification is new\n"
+    )
+    async with await Store.open(db) as store:
+        assert (await search(store, "zorbification")).hits == ()
+        before = await search_cache(store)
+        await ingest_file(store, transcript, overrides=EpisodeMeta(id="zorb", title="Zorb"))
+        found = await search(store, "zorbification")
+        assert found.hits and found.hits[0].episode_id == "zorb"
+        after = await search_cache(store)
+        assert after is not before and "zorbification" in after.words
+
+
+# -------------------------------------------------------------------------- the command line
+
+
+def test_cli_json_shape_and_empty_result(search_db: Path, capsys: pytest.CaptureFixture) -> None:
+    assert (
+        main(["search", "argo", "scheduler", "--json", "--limit", "2", "--db", str(search_db)]) == 0
+    )
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 2
+    assert list(hits[0]) == [
+        "episode_id", "episode_title", "start", "end", "speaker", "quote", "url", "score"
+    ]  # fmt: skip
+    assert hits[0]["episode_id"] == DEVREL and "&t=" in hits[0]["url"]
+    assert main(["search", "xqzv", "blorf", "--json", "--db", str(search_db)]) == 0
+    assert capsys.readouterr().out.strip() == "[]"
+
+
+def test_cli_readable_list(search_db: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["search", "argo scheduler", "--limit", "1", "--db", str(search_db)]) == 0
+    out = capsys.readouterr().out
+    assert "Hugo" in out and "14:1" in out and "Argo scheduler" in out and "&t=" in out
+    assert main(["search", "argp", "--db", str(search_db)]) == 0
+    out = capsys.readouterr().out
+    assert "Nothing found" in out and "argo" in out

@@ -1,0 +1,48 @@
+"""Recall floors on the labelled relevance set (tests/storage/relevance.yaml, real corpus).
+
+``python bench/relevance.py --misses`` prints the full table and what was missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from storage import Store
+from tests.conftest import SEED
+from tests.storage.relevance import KINDS, by_kind, evaluate, load_cases, misses, relevance_db
+
+# recall@3 that each kind must keep (the issue's goals: 0.9 overall, 0.8 for typos and
+# speech-recognition errors; every "nothing" query empty).
+FLOORS = {
+    "all": 0.9, "phrase": 0.9, "keyword": 0.9, "question": 0.8, "typo": 0.8, "asr": 0.8,
+    "episode": 0.9,
+}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def relevance_store_path(corpus_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("search") / "search.db"
+    return asyncio.run(relevance_db(corpus_db, SEED, target))
+
+
+def test_relevance_set_is_large_and_covers_every_kind() -> None:
+    cases = load_cases()
+    assert len(cases) >= 60
+    assert {c.kind for c in cases} == set(KINDS)
+    assert len({c.query for c in cases}) == len(cases)
+
+
+async def test_recall_at_3_floors(relevance_store_path: Path) -> None:
+    async with await Store.open(relevance_store_path) as store:
+        outcomes = await evaluate(store, load_cases())
+    per_kind = by_kind(outcomes)
+    missed = "\n".join(misses(outcomes))
+    for kind, floor in FLOORS.items():
+        assert per_kind[kind].r3 >= floor, f"{kind}: recall@3 {per_kind[kind].r3:.2f}\n{missed}"
+    found_something = [o for o in outcomes if o.case.kind == "nothing" and o.hits]
+    assert not found_something, missed
+    for outcome in outcomes:
+        assert all(len(h.quote) <= 301 for h in outcome.hits), outcome.case.query
