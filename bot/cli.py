@@ -28,9 +28,16 @@ def clock(seconds: float) -> str:
 def _progress(enabled: bool):
     if not enabled or not sys.stderr.isatty():
         return None
+    import shutil
+
     from tqdm import tqdm
 
-    return lambda items: tqdm(items, unit="file", desc="ingesting", leave=False)
+    # A terminal that reports no size (some ptys) would hide the bar; assume 80x24 then.
+    size = shutil.get_terminal_size((80, 24))
+    return lambda items: tqdm(
+        items, unit="file", desc="ingesting", leave=False, ncols=min(size.columns, 120),
+        nrows=size.lines,
+    )  # fmt: skip
 
 
 async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
