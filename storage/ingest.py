@@ -49,7 +49,7 @@ from storage.timing import apply_captions, attach_captions  # precise timestamps
 
 # Bump when parsing or passage building changes what a file turns into: stored episodes then
 # count as changed and are rebuilt on the next ingest instead of being skipped as unchanged.
-INGEST_VERSION = "2"
+INGEST_VERSION = "3"
 # Extensions worth opening when walking a folder; anything else is listed as skipped.
 TRANSCRIPT_EXTENSIONS = {".md", ".markdown", ".txt", ".vtt", ".srt", ".json"}
 _SEASON_EPISODE = re.compile(r"s(\d{1,3})e(\d{1,3})", re.I)

@@ -167,6 +167,14 @@ def _segments(items: list[Any], first_line: int) -> list[Segment]:
     chapter: str | None = None
     last_sec: float | None = None
     pending_dupe: str | None = None
+    # A 'line' that is only a speaker's name ('Dan') is a label that slipped into the text:
+    # it names the speaker of the next line (whose 'who' is often wrong), it was not said.
+    names = {
+        str(i["who"]).strip()
+        for i in items
+        if isinstance(i, dict) and i.get("who") and _looks_like_name(str(i["who"]))
+    }
+    named_next: str | None = None
     for item in items:
         if not isinstance(item, dict):
             continue
@@ -191,6 +199,9 @@ def _segments(items: list[Any], first_line: int) -> list[Segment]:
         text = text.lstrip("=").strip()
         if not text:
             continue
+        if text.rstrip(":") in names and len(text.split()) <= 2:
+            named_next = text.rstrip(":")
+            continue
         if sec is None and who is None and item.get("time") is None:
             # A duplicate entry the site keeps just before the same text with all its fields.
             pending_dupe = text
@@ -209,6 +220,8 @@ def _segments(items: list[Any], first_line: int) -> list[Segment]:
                 line_no,
             )
         last_sec = float(sec)
+        if named_next is not None:
+            who, named_next = named_next, None
         segments.append(Segment(float(sec), None, who or None, text, chapter, line_no))
     if pending_dupe is not None:
         segments.append(Segment(last_sec or 0.0, None, None, pending_dupe, chapter, None))

@@ -108,3 +108,11 @@ def test_page_without_transcript_is_not_an_episode(tmp_path: Path) -> None:
     page.write_text("---\ntitle: About us\nlayout: page\n---\nWe make a podcast.\n")
     with pytest.raises(NotATranscript, match="no 'transcript:' list"):
         parse(page.read_text(), page)
+
+
+def test_a_line_holding_only_a_name_names_the_next_speaker(corpus: Path) -> None:
+    # '- line: Dan' (who: Alexey), then Dan's answer filed under Alexey.
+    t = parse_corpus("machine-learning-decision-optimization.md")
+    answer = next(s for s in t.segments if s.text.startswith("Exactly. Accuracy is only a tool."))
+    assert answer.speaker == "Dan" and answer.start == 2705
+    assert not any(s.text == "Dan" for s in t.segments)
