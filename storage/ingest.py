@@ -41,6 +41,7 @@ from storage.sources import (
     check_size,
     decode,
     is_sidecar,
+    key_line,
     merge_meta,
     meta_from_mapping,
     sidecar_for,
@@ -365,9 +366,13 @@ def prepare(job: Job) -> Prepared | FileOutcome:
     layers = [transcript.meta]
     if sidecar is not None:
         try:
-            layers.append(meta_from_mapping(sidecar[1], sidecar[0].name))
+            layers.append(meta_from_mapping(sidecar[1]))
         except ParseError as exc:
-            return FileOutcome(str(sidecar[0]), "failed", message=exc.message, line=exc.line)
+            field = re.match(r"'([\w-]+)", exc.message)
+            return FileOutcome(
+                str(sidecar[0]), "failed", line=key_line(sidecar[0], field[1]) if field else None,
+                message=f"{exc.message} (sidecar of {job.path.name}, which was not ingested)",
+            )  # fmt: skip
     if job.overrides is not None:
         layers.append(job.overrides)
     meta = merge_meta(*layers)

@@ -240,6 +240,16 @@ def sidecar_for(path: Path) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
+def key_line(path: Path, key: str) -> int | None:
+    """The line of a sidecar where ``key`` is given (for messages), if it can be found."""
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError:
+        return None
+    m = re.search(rf"""(?:^|[{{,\s])["']?{re.escape(key)}["']?\s*:""", text, re.M)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
 class SidecarError(ParseError):
     """A problem in a sidecar file (``path``) rather than in the transcript itself."""
 
@@ -310,7 +320,7 @@ def _names(value: Any, label: str) -> tuple[str, ...]:
     raise ParseError(f"{label} must be a list of names (or one comma-separated line)")
 
 
-def meta_from_mapping(data: dict[str, Any], where: str) -> EpisodeMeta:
+def meta_from_mapping(data: dict[str, Any], where: str = "") -> EpisodeMeta:
     """Sidecar fields to EpisodeMeta; raises ParseError (naming ``where`` and the field).
 
     Fields: ``title``, ``url``, ``guests`` (or ``guest``), ``date``, ``episode_id`` (or ``id``),
@@ -318,16 +328,16 @@ def meta_from_mapping(data: dict[str, Any], where: str) -> EpisodeMeta:
     ``description``, ``season``, ``episode``.
     """
 
+    def field(label: str) -> str:
+        return f"{where}: '{label}'" if where else f"'{label}'"
+
     def text(key: str) -> str | None:
         value = data.get(key)
         if value is None:
             return None
         if isinstance(value, str | int | float) and not isinstance(value, bool):
             return str(value).strip() or None
-        raise ParseError(f"{where}: '{key}' must be text, not {type(value).__name__}")
-
-    def field(label: str) -> str:
-        return f"{where}: '{label}'"
+        raise ParseError(f"{field(key)} must be text, not {type(value).__name__}")
 
     url = text("url")
     if url is not None:
@@ -340,7 +350,7 @@ def meta_from_mapping(data: dict[str, Any], where: str) -> EpisodeMeta:
     chapters = []
     for k, ch in enumerate(data.get("chapters") or []):
         if not isinstance(ch, dict) or "title" not in ch or "start" not in ch:
-            raise ParseError(f"{where}: chapter {k + 1} needs 'title' and 'start' (seconds)")
+            raise ParseError(f"{field('chapters')}: chapter {k + 1} needs 'title' and 'start'")
         chapters.append(
             Chapter(str(ch["title"]).strip(), _seconds(ch["start"], field(f"chapters[{k}].start")))
         )

@@ -118,10 +118,11 @@ async def test_sidecar_with_a_bad_date_or_url(store: Store, tmp_path: Path) -> N
     report = await ingest_paths(store, [tmp_path])
     messages = sorted(o.describe() for o in report.failed)
     assert messages == [
-        f"{tmp_path / 'a.yaml'}: a.yaml: 'date' '12/03/2024' is not a date; write it as "
-        "YYYY-MM-DD (for example 2024-03-12)",
-        f"{tmp_path / 'b.json'}: b.json: 'url' 'youtube.com/watch?v=z7BvslwVRbQ' is not a web "
-        "address; give the full URL (https://youtube.com/watch?v=z7BvslwVRbQ)",
+        f"{tmp_path / 'a.yaml'}:2: 'date' '12/03/2024' is not a date; write it as YYYY-MM-DD "
+        "(for example 2024-03-12) (sidecar of a.vtt, which was not ingested)",
+        f"{tmp_path / 'b.json'}:1: 'url' 'youtube.com/watch?v=z7BvslwVRbQ' is not a web "
+        "address; give the full URL (https://youtube.com/watch?v=z7BvslwVRbQ) "
+        "(sidecar of b.vtt, which was not ingested)",
     ]
 
 
