@@ -246,8 +246,8 @@ def key_line(path: Path, key: str) -> int | None:
         text = path.read_text(encoding="utf-8-sig", errors="replace")
     except OSError:
         return None
-    m = re.search(rf"""(?:^|[{{,\s])["']?{re.escape(key)}["']?\s*:""", text, re.M)
-    return text.count("\n", 0, m.start()) + 1 if m else None
+    m = re.search(rf"""(?:^|[{{,\s])(["']?{re.escape(key)}["']?)\s*:""", text, re.M)
+    return text.count("\n", 0, m.start(1)) + 1 if m else None
 
 
 class SidecarError(ParseError):
