@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import sqlite3
 import statistics
 import sys
@@ -35,11 +36,22 @@ from storage import Store, ingest_paths  # noqa: E402
 CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
 
 
+def cpu() -> tuple[float, float]:
+    """CPU seconds used so far by this process and by its (finished) worker processes."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
 async def one_run(paths: list[Path], db: Path, workers: int | None) -> dict:
+    cpu_before = cpu()
     started = time.perf_counter()
     async with await Store.open(db) as store:
         report = await ingest_paths(store, paths, workers=workers)
     seconds = time.perf_counter() - started
+    cpu_after = cpu()
     if report.failed:
         raise SystemExit("\n".join(o.describe() for o in report.failed))
     with sqlite3.connect(db) as conn:
@@ -53,6 +65,8 @@ async def one_run(paths: list[Path], db: Path, workers: int | None) -> dict:
         ).fetchall()
     return {
         "seconds": seconds,
+        "cpu_main": cpu_after[0] - cpu_before[0],
+        "cpu_workers": cpu_after[1] - cpu_before[1],
         "episodes": episodes,
         "hours": audio / 3600,
         "passages": passages,
@@ -88,6 +102,10 @@ def main() -> None:
         f"passages; {cores} cores, {args.runs} runs"
     )
     print(f"time:                      {best['seconds']:.2f} s best, {median:.2f} s median")
+    print(
+        f"CPU (best run):            {best['cpu_main']:.2f} s writer process, "
+        f"{best['cpu_workers']:.2f} s parsing workers (on a busy machine, compare these)"
+    )
     print(f"hours of audio per second: {best['hours'] / best['seconds']:.1f} (best run)")
     print(f"passages per hour:         {best['passages'] / best['hours']:.0f}")
     print(f"database bytes per hour:   {best['db'] / best['hours'] / mb:.2f} MB")
