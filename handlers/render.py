@@ -352,7 +352,7 @@ def render_answer(result: SearchResult, *, command: str) -> Message:
             lines.append("Try other words or a guest's name.")
         text = "\n".join(lines)
         return Message(_fallback(text.replace("*", "")), (section(text),))
-    blocks: list[dict[str, Any]] = [context(f"Here's what the episodes say about *{q}*:")]
+    blocks: list[dict[str, Any]] = [context(f"From the episodes, for “{q}”:")]
     room = (MAX_BLOCKS - 3) // 2
     for hit in result.hits[:room]:
         text, meta = _hit_lines(hit)
@@ -362,7 +362,7 @@ def render_answer(result: SearchResult, *, command: str) -> Message:
         more = f"Did you mean *{safe(result.suggestion, 200)}*? · " + more
     blocks.append(context(more))
     text = _fallback(
-        f"What the episodes say about “{escape(clip(result.query, 200))}”:",
+        f"From the episodes, for “{escape(clip(result.query, 200))}”:",
         *(_hit_plain(h) for h in result.hits[:room]),
     )
     return Message(text, tuple(blocks))
