@@ -272,6 +272,34 @@ MIGRATIONS: list[Migration] = [
         END;
         """,
     ),
+    Migration(
+        "0003_search_speakers",
+        """
+        -- Search: who speaks in which episode (speaker: filters, names in questions), kept by
+        -- triggers so search never scans every passage to find out.
+        CREATE TABLE search_speakers (
+            episode_id TEXT NOT NULL,
+            speaker    TEXT NOT NULL,
+            PRIMARY KEY (episode_id, speaker)
+        ) WITHOUT ROWID;
+        INSERT OR IGNORE INTO search_speakers(episode_id, speaker)
+            SELECT DISTINCT episode_id, speaker FROM passages WHERE speaker IS NOT NULL;
+        CREATE TRIGGER search_speakers_ai AFTER INSERT ON passages WHEN new.speaker IS NOT NULL
+        BEGIN
+            INSERT OR IGNORE INTO search_speakers(episode_id, speaker)
+                VALUES (new.episode_id, new.speaker);
+        END;
+        CREATE TRIGGER search_speakers_au AFTER UPDATE OF speaker ON passages
+            WHEN new.speaker IS NOT NULL
+        BEGIN
+            INSERT OR IGNORE INTO search_speakers(episode_id, speaker)
+                VALUES (new.episode_id, new.speaker);
+        END;
+        CREATE TRIGGER search_speakers_ad AFTER DELETE ON episodes BEGIN
+            DELETE FROM search_speakers WHERE episode_id = old.id;
+        END;
+        """,
+    ),
 ]
 
 

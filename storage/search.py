@@ -43,8 +43,8 @@ MAX_OFFSET = 500
 POOL = 300
 # Above this many matches the index does not rank (see _Retriever.run); Python scores the
 # newest RECENT_POOL matches instead.
-RANK_CAP = 12_000
-RECENT_POOL = 1_000
+RANK_CAP = 10_000
+RECENT_POOL = 300
 # Filters down to this many episodes: search each episode whole, no index ranking needed.
 FEW_EPISODES = 20
 # Passages taken from a chapter whose title says what the query says.
@@ -237,7 +237,7 @@ async def _episodes_saying(
     out, ask = set(), []
     for ep in sorted(episodes):
         info = cache.episodes[ep]
-        seqs = (info.title_stems, *(ch.stems for ch in info.chapters))
+        seqs = (info.title_stems, *(cache.chapter_stems(k) for k in info.chapters))
         if any(_has_run(seq, a.stems) for a in plain for seq in seqs):
             out.add(ep)
         else:
@@ -321,10 +321,15 @@ def _index_matches(groups: list[Group], index: dict, seqs_of) -> dict:  # noqa: 
         for a in g.alts:
             if a.ambiguous or not a.stems:
                 continue
-            sets = [index.get(s) for s in a.stems]
-            if not all(sets) or min(len(x) for x in sets) > META_CAP:
+            found = [index.get(s) for s in a.stems]
+            if not all(found) or min(len(x) for x in found) > META_CAP:
                 continue
-            keys = set.intersection(*sets) if len(sets) > 1 else sets[0]
+            sets = [x if isinstance(x, set) else set(x) for x in found if len(x) <= META_CAP * 5]
+            if len(sets) < len(found):
+                # Intersect with the small ones; a huge list only confirms membership.
+                keys = set.intersection(*sets) if sets else set()
+            else:
+                keys = set.intersection(*sets) if len(sets) > 1 else sets[0]
             if len(a.stems) > 1:
                 keys = {k for k in keys if any(_has_run(seq, a.stems) for seq in seqs_of(k))}
             for k in keys:
@@ -403,9 +408,7 @@ class _Scorer:
             self.meta_groups, cache.topic_index, lambda e: episodes[e].topic_stems
         )
         self.chapters = _index_matches(
-            self.meta_groups,
-            cache.chapter_index,
-            lambda key: (episodes[key[0]].chapters[key[1]].stems,),
+            self.meta_groups, cache.chapter_index, lambda k: (cache.chapter_stems(k),)
         )
 
     def fraction(self, matched: dict[int, float] | None) -> float:
@@ -424,12 +427,13 @@ class _Scorer:
         )
         return [e for e in ranked[:k] if scored[e] >= 0.6]
 
-    def top_chapters(self, k: int = 6) -> list[tuple[str, int]]:
+    def top_chapters(self, k: int = 6) -> list[int]:
         """Chapters whose titles say most of the query ("Pricing Models: Hourly Rates...")."""
         scored = {key: self.fraction(m) for key, m in self.chapters.items()}
         good = [key for key, f in scored.items() if f >= 0.5]
+        episode = self.cache.chapter_episode
         good.sort(
-            key=lambda key: (scored[key] + 0.3 * self.fraction(self.title.get(key[0])), key),
+            key=lambda key: (scored[key] + 0.3 * self.fraction(self.title.get(episode[key])), key),
             reverse=True,
         )
         return good[:k]
@@ -547,7 +551,7 @@ class _Scorer:
             if via and g.role != "name":
                 c.via.append(via)
             hit_positions.append(sorted(positions))
-        c.chapter = c.chapter or self.cache.episodes[c.episode_id].chapter_at(c.start)
+        c.chapter = c.chapter or self.cache.chapter_at(c.episode_id, c.start)
         chapter = self._chapter_groups(c.chapter)
         title = self.title.get(c.episode_id, {})
         topic = self.topic.get(c.episode_id, {})
@@ -780,10 +784,10 @@ async def _ranked(store: Store, cache: SearchCache, plan: Plan, want: int) -> li
             )
         if not got and len(retriever.found) == before:
             await retriever.add_passages(ep, 0.0, 2)
-    for ep, k in scorer.top_chapters():
+    for k in scorer.top_chapters():
+        ep, lo, hi = cache.chapter_span(k)
         if plan.allowed is not None and ep not in plan.allowed:
             continue
-        lo, hi = cache.episodes[ep].chapter_span(k)
         await retriever.add_passages(ep, lo, CHAPTER_PASSAGES, before=hi)
     for g in plan.groups:
         if g.role == "name" and not required:
@@ -894,6 +898,6 @@ async def _listing(
         skip = 0
         for r in rows:
             c = Candidate(*tuple(r)[:8])
-            c.chapter = c.chapter or cache.episodes[ep].chapter_at(c.start)
+            c.chapter = c.chapter or cache.chapter_at(ep, c.start)
             found.append(c)
     return list(await _hits(store, cache, found[:limit])), len(found) > limit

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 import weakref
+from array import array
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,13 +25,6 @@ from storage.query import STOP_WORDS, tokens
 # Words that occur in fewer passages are left out of typo correction: they are as likely to
 # be typos themselves.
 FUZZY_MIN_DF = 2
-
-
-@dataclass(frozen=True)
-class ChapterInfo:
-    title: str
-    start: float
-    stems: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -50,22 +46,13 @@ class EpisodeInfo:
     title_stems: tuple[str, ...] = ()
     topic_stems: tuple[tuple[str, ...], ...] = ()
     guest_tokens: frozenset[str] = frozenset()
-    chapters: tuple[ChapterInfo, ...] = ()
+    # Its chapters are SearchCache chapters first_chapter .. first_chapter + chapter_count - 1.
+    first_chapter: int = 0
+    chapter_count: int = 0
 
-    def chapter_span(self, k: int) -> tuple[float, float]:
-        """Start and end second of chapter ``k`` (the end is the next chapter's start)."""
-        start = self.chapters[k].start
-        end = self.chapters[k + 1].start if k + 1 < len(self.chapters) else float("inf")
-        return start, end
-
-    def chapter_at(self, second: float) -> str | None:
-        title = None
-        for chapter in self.chapters:
-            if chapter.start <= second + 0.5:
-                title = chapter.title
-            else:
-                break
-        return title
+    @property
+    def chapters(self) -> range:
+        return range(self.first_chapter, self.first_chapter + self.chapter_count)
 
 
 @dataclass
@@ -88,11 +75,44 @@ class SearchCache:
     # Name token (first or last name, folded) -> speakers and guest episodes it may mean.
     name_speakers: dict[str, set[str]] = field(default_factory=dict)
     name_episodes: dict[str, set[str]] = field(default_factory=dict)
-    # Stem -> episodes whose title / topics contain it; -> (episode, chapter number) for chapters.
+    # Stem -> episodes whose title / topics contain it.
     title_index: dict[str, set[str]] = field(default_factory=dict)
     topic_index: dict[str, set[str]] = field(default_factory=dict)
-    chapter_index: dict[str, set[tuple[str, int]]] = field(default_factory=dict)
+    # Every chapter of every episode, numbered episode by episode, kept compact (a 10,000 h
+    # show has a quarter of a million): its episode, start second and (shared) title.
+    chapter_episode: list[str] = field(default_factory=list)
+    chapter_start: array = field(default_factory=lambda: array("d"))
+    chapter_title_id: array = field(default_factory=lambda: array("I"))
+    chapter_titles: list[str] = field(default_factory=list)
+    # Stem -> the chapters whose titles contain it.
+    chapter_index: dict[str, array] = field(default_factory=dict)
     built_in: float = 0.0  # seconds the build took
+
+    def chapter_title(self, k: int) -> str:
+        return self.chapter_titles[self.chapter_title_id[k]]
+
+    def chapter_stems(self, k: int) -> tuple[str, ...]:
+        return tuple(self.stem.get(w, w) for w in tokens(self.chapter_title(k)))
+
+    def chapter_span(self, k: int) -> tuple[str, float, float]:
+        """Episode, start and end second of chapter ``k`` (the end: the next one's start)."""
+        ep = self.chapter_episode[k]
+        nxt = k + 1
+        end = (
+            self.chapter_start[nxt]
+            if nxt < len(self.chapter_episode) and self.chapter_episode[nxt] == ep
+            else float("inf")
+        )
+        return ep, self.chapter_start[k], end
+
+    def chapter_at(self, episode_id: str, second: float) -> str | None:
+        """The title of the chapter ``second`` falls in, if the episode has chapters."""
+        info = self.episodes.get(episode_id)
+        if info is None or not info.chapter_count:
+            return None
+        lo, hi = info.first_chapter, info.first_chapter + info.chapter_count
+        k = bisect_right(self.chapter_start, second + 0.5, lo, hi) - 1
+        return self.chapter_title(k) if k >= lo else None
 
     def df(self, stems: tuple[str, ...]) -> int:
         """Passages that may contain all of ``stems`` (the rarest one's count)."""
@@ -218,36 +238,51 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
     rows = await store.fetchall("SELECT term, doc FROM search_words_vocab")
     cache.words = {r[0]: r[1] for r in rows}
 
-    # Per-episode passage ranges, counts and speakers in one pass over passages.
-    ranges: dict[str, list] = {}
+    # Per-episode passage id ranges and counts, from the (episode_id, idx) index alone.
+    ranges: dict[str, list[int]] = {}
+    for ep, lo, hi, n in await store.fetchall(
+        "SELECT episode_id, min(id), max(id), count(*) FROM passages GROUP BY episode_id"
+    ):
+        ranges[ep] = [lo, hi, n]
+    cache.passages = sum(r[2] for r in ranges.values())
+    sample = await store.fetchone(
+        "SELECT avg(word_end - word_start) FROM (SELECT word_end, word_start FROM passages"
+        " LIMIT 50000)"
+    )
+    cache.avg_words = float(sample[0] or 40.0)
+    # Speakers and their episodes, from the small table triggers keep (0003_search_speakers).
     speakers: dict[str, set[str]] = defaultdict(set)
     speaker_episodes: dict[str, set[str]] = defaultdict(set)
-    total_words = 0
-    for r in await store.fetchall(
-        "SELECT episode_id, speaker, min(id), max(id), count(*), sum(word_end - word_start)"
-        " FROM passages GROUP BY episode_id, speaker"
-    ):
-        ep, speaker, lo, hi, n, nwords = tuple(r)
-        span = ranges.setdefault(ep, [lo, hi, 0])
-        span[0], span[1], span[2] = min(span[0], lo), max(span[1], hi), span[2] + n
-        total_words += nwords or 0
-        if speaker and _is_name(speaker.strip()):
+    for ep, speaker in await store.fetchall("SELECT episode_id, speaker FROM search_speakers"):
+        if _is_name(speaker.strip()):
             speakers[" ".join(tokens(speaker))].add(speaker)
             speaker_episodes[speaker].add(ep)
-    cache.passages = sum(s[2] for s in ranges.values())
-    cache.avg_words = total_words / cache.passages if cache.passages else 40.0
     cache.speakers = dict(speakers)
     cache.speaker_episodes = dict(speaker_episodes)
 
     episode_rows = await store.fetchall(
         "SELECT id, title, guests, date, url, topics, season, number, timing FROM episodes"
     )
-    chapter_rows = await store.fetchall(
+    # Chapters, streamed: numbered in (episode, idx) order, identical titles stored once.
+    title_ids: dict[str, int] = {}
+    chapter_range: dict[str, list[int]] = {}
+    async with store.conn.execute(
         "SELECT episode_id, title, start FROM chapters ORDER BY episode_id, idx"
-    )
-    chapters: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for r in chapter_rows:
-        chapters[r[0]].append((r[1], r[2]))
+    ) as cur:
+        while rows := await cur.fetchmany(20_000):
+            for ep, title, start in rows:
+                k = len(cache.chapter_episode)
+                if ep not in chapter_range:
+                    chapter_range[ep] = [k, 0]
+                    ep = sys.intern(ep)
+                else:
+                    ep = cache.chapter_episode[chapter_range[ep][0]]
+                chapter_range[ep][1] += 1
+                cache.chapter_episode.append(ep)
+                cache.chapter_start.append(float(start))
+                tid = title_ids.setdefault(title, len(title_ids))
+                cache.chapter_title_id.append(tid)
+    cache.chapter_titles = list(title_ids)
     people = [r[0] for r in await store.fetchall("SELECT name FROM people")]
 
     # Stems for the vocabulary and every word of titles, topics and chapter titles.
@@ -256,9 +291,8 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
         meta_words.update(tokens(r["title"]))
         for topic in _json_list(r["topics"]):
             meta_words.update(tokens(topic))
-    for items in chapters.values():
-        for title, _ in items:
-            meta_words.update(tokens(title))
+    for title in cache.chapter_titles:
+        meta_words.update(tokens(title))
     cache.stem = await porter_stems(store, [*cache.words, *(meta_words - set(cache.words))])
     stem_df: dict[str, int] = defaultdict(int)
     stem_words: dict[str, list[str]] = defaultdict(list)
@@ -288,7 +322,6 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
             name_speakers[tok].update(stored)
     title_index: dict[str, set[str]] = defaultdict(set)
     topic_index: dict[str, set[str]] = defaultdict(set)
-    chapter_index: dict[str, set[tuple[str, int]]] = defaultdict(set)
     episodes: dict[str, EpisodeInfo] = {}
     for r in episode_rows:
         ep = r["id"]
@@ -311,7 +344,8 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
             title_stems=stems_of(r["title"]),
             topic_stems=tuple(stems_of(t) for t in _json_list(r["topics"])),
             guest_tokens=guest_tokens,
-            chapters=tuple(ChapterInfo(t, s, stems_of(t)) for t, s in chapters.get(ep, ())),
+            first_chapter=chapter_range.get(ep, (0, 0))[0],
+            chapter_count=chapter_range.get(ep, (0, 0))[1],
         )
         episodes[ep] = info
         for s in set(info.title_stems):
@@ -319,9 +353,6 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
         for topic in info.topic_stems:
             for s in topic:
                 topic_index[s].add(ep)
-        for k, chapter in enumerate(info.chapters):
-            for s in chapter.stems:
-                chapter_index[s].add((ep, k))
         for tok in guest_tokens:
             name_episodes[tok].add(ep)
     for name in people:
@@ -335,6 +366,15 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
     cache.name_episodes = dict(name_episodes)
     cache.title_index = dict(title_index)
     cache.topic_index = dict(topic_index)
-    cache.chapter_index = dict(chapter_index)
+    # Stem -> chapters, one pass over the distinct titles then one over the chapters.
+    title_stem_sets = [frozenset(stems_of(t)) for t in cache.chapter_titles]
+    chapter_index: dict[str, array] = {}
+    for k, tid in enumerate(cache.chapter_title_id):
+        for s in title_stem_sets[tid]:
+            found = chapter_index.get(s)
+            if found is None:
+                found = chapter_index[s] = array("I")
+            found.append(k)
+    cache.chapter_index = chapter_index
     cache.built_in = time.perf_counter() - started
     return cache
