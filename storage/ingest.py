@@ -714,7 +714,10 @@ async def _attach_chapter_list(store: Store, path: Path) -> FileOutcome:
         )  # fmt: skip
     season, number = int(m[1]), int(m[2])
     tag = f"s{season:02d}e{number:02d}"
-    chapters = chapters_from_lines(timed_lines(decode(path.read_bytes())[0]))
+    try:
+        chapters = chapters_from_lines(timed_lines(decode(path.read_bytes())[0]))
+    except (OSError, ParseError) as exc:  # changed since it was read a moment ago
+        return FileOutcome(name, "failed", message=f"cannot read the chapter list again: {exc}")
     rows = await store.fetchall(
         "SELECT id, title FROM episodes WHERE season = ? AND number = ?", (season, number)
     )
