@@ -172,6 +172,7 @@ class Prepared:
     passage_rows: tuple[tuple, ...]  # Passage fields, in order
     digest: str
     notes: tuple[str, ...] = ()
+    id_from_name: bool = False  # the id is the file's name, not one the user gave
 
     @classmethod
     def of(
@@ -182,6 +183,7 @@ class Prepared:
         passages: list[Passage],
         digest: str,
         notes: tuple[str, ...],
+        id_from_name: bool = False,
     ) -> Prepared:
         segment_rows = tuple(
             (s.start, s.end, s.speaker, s.text, s.chapter, s.line) for s in transcript.segments
@@ -192,7 +194,7 @@ class Prepared:
         )
         return cls(
             path, meta, transcript.format, transcript.kind, segment_rows, passage_rows, digest,
-            notes,
+            notes, id_from_name,
         )  # fmt: skip
 
     @property
@@ -376,6 +378,7 @@ def prepare(job: Job) -> Prepared | FileOutcome:
     if job.overrides is not None:
         layers.append(job.overrides)
     meta = merge_meta(*layers)
+    id_from_name = not meta.id
     meta = replace(
         meta,
         youtube_id=youtube_id(meta.url) or meta.youtube_id,
@@ -388,7 +391,7 @@ def prepare(job: Job) -> Prepared | FileOutcome:
     if not passages:
         return FileOutcome(name, "failed", message="no transcript text found in the file")
     notes = tuple(n for n in (note, *transcript.notes) if n)
-    return Prepared.of(job.path, meta, transcript, passages, job.digest, notes)
+    return Prepared.of(job.path, meta, transcript, passages, job.digest, notes, id_from_name)
 
 
 def _prepare_safely(job: Job) -> Prepared | FileOutcome:
@@ -449,18 +452,39 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
         if attached is not None:
             return attached
     existing = await store.fetchone(
-        "SELECT source_hash, source_path FROM episodes WHERE id = ?", (episode_id,)
+        "SELECT source_hash, source_path, kind FROM episodes WHERE id = ?", (episode_id,)
     )
-    if existing is not None and existing["source_hash"] == digest:
-        return FileOutcome(name, "unchanged", episode_id, meta.title, message="unchanged, skipped")
-    if existing is not None and existing["source_path"] != str(path.resolve()):
-        # Another file had this id (talk.vtt and talk.srt): say so, it is rarely meant.
+    if (
+        existing is not None
+        and prepared.id_from_name
+        and existing["kind"] == kind
+        and existing["source_path"] != str(path.resolve())
+    ):
+        # Another file of the same name holds this id (talk.vtt beside talk.srt): keep both,
+        # this one under its format's name, rather than each replacing the other every run.
+        taken_by = existing["source_path"]
+        episode_id = f"{episode_id}-{slug(prepared.format)}"
+        meta = replace(meta, id=episode_id)
         note = "; ".join(
             n
             for n in (
                 note,
-                f"replaces episode {episode_id} from {existing['source_path']} (same id; give "
-                "one of them another episode_id in a sidecar to keep both)",
+                f"stored as {episode_id}: {taken_by} has the id its name gives (set "
+                "episode_id in a sidecar to choose)",
+            )
+            if n
+        )
+        existing = await store.fetchone(
+            "SELECT source_hash, source_path, kind FROM episodes WHERE id = ?", (episode_id,)
+        )
+    if existing is not None and existing["source_hash"] == digest:
+        return FileOutcome(name, "unchanged", episode_id, meta.title, message="unchanged, skipped")
+    if existing is not None and existing["source_path"] != str(path.resolve()):
+        note = "; ".join(
+            n
+            for n in (
+                note,
+                f"replaces episode {episode_id} from {existing['source_path']} (same id)",
             )
             if n
         )

@@ -217,10 +217,16 @@ async def test_profiles_after_episodes_name_the_guests(store: Store, corpus: Pat
 async def test_every_sample_format_file_and_the_seed_ingest(store: Store, corpus: Path) -> None:
     report = await ingest_paths(store, [FORMATS, SEED])
     assert not report.failed, report.lines()
-    # Three talks come in two formats each under one name: the second replaces the first, saying so.
-    assert (len(report.of("added")), len(report.of("replaced"))) == (11, 3)
-    for outcome in report.of("replaced"):
-        assert "(same id; give one of them another episode_id in a sidecar" in outcome.message
+    # Three talks come in two formats under one name: both kept, the second under its format.
+    assert len(report.of("added")) == 14
+    renamed = sorted(o.episode_id for o in report.of("added") if "stored as" in (o.message or ""))
+    assert renamed == [
+        "000-tptm-introducing-the-show-vtt",
+        "092-006-pythonbytes-crossover-vtt",
+        "37c3-joscha-bach-synthetic-sentience-whisper-json",
+    ]
+    again = await ingest_paths(store, [FORMATS, SEED])
+    assert len(again.of("unchanged")) == 14 and not again.of("added", "replaced", "failed")
     repr_note = next(o for o in report.outcomes if o.path.endswith("podcast_33_transcript.json"))
     assert "Python repr" in repr_note.message
 
