@@ -181,6 +181,8 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     async with await Store.open(args.db or settings.database_path) as store:
         result = await search(store, query, limit=args.limit, offset=args.offset)
     if args.json:
+        for notice in result.notices:  # stdout stays one JSON array
+            print(notice, file=sys.stderr)
         print(json.dumps([
             {
                 "episode_id": h.episode_id, "episode_title": h.episode_title, "start": h.start,
@@ -190,18 +192,64 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             for h in result.hits
         ], ensure_ascii=False, indent=1))  # fmt: skip
         return 0
+    for notice in result.notices:
+        print(notice)
     if not result.hits:
         print(f"Nothing found for {query!r}.")
         if result.suggestion:
             print(f"Did you mean: {result.suggestion}?")
         return 0
+    if result.suggestion:
+        print(f"Showing results for: {result.suggestion}\n")
     for hit in result.hits:
         who = f"{hit.speaker}, " if hit.speaker else ""
         print(f"{hit.episode_title}\n  {who}{clock(hit.start)}  “{hit.quote}”")
+        if hit.matched_via:
+            print(f"  (matched {hit.matched_via})")
         if hit.url:
             print(f"  {hit.url}")
         print()
+    if result.has_more:
+        print(f"More: --offset {args.offset + len(result.hits)}")
     return 0
+
+
+async def cmd_glossary(args: argparse.Namespace, settings: Settings) -> int:
+    """Check the community glossary (GLOSSARY_PATH or --file) and sum up what search knows."""
+    from storage.glossary import GlossaryError, builtin_glossary, load_glossary
+
+    path = args.file or settings.glossary_path
+    builtin = builtin_glossary()
+    if not path:
+        print(f"{len(builtin)} built-in terms; no community glossary (set GLOSSARY_PATH).")
+        return 0
+    try:
+        community = load_glossary(path)
+    except GlossaryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    merged = builtin.merged(community)
+    for entry in community.entries:
+        heard = ", ".join(entry.heard_as) or "-"
+        print(
+            f"{entry.term}: heard as {heard}"
+            + (f"; also {', '.join(entry.also)}" if entry.also else "")
+        )
+    print(f"{path}: {len(community)} terms; {len(merged)} in all with the built-in ones.")
+    return 0
+
+
+def _whole(lo: int, hi: int):  # noqa: ANN202 - an argparse type
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {lo} to {hi}")
+        return value
+
+    return parse
 
 
 def _settings_with_db(args: argparse.Namespace, settings: Settings) -> Settings:
@@ -293,10 +341,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON array")
 
     p = add("search", cmd_search, "search the transcripts")
+    p.epilog = (
+        'Words in any order, "a quoted phrase", -word to leave out, and filters: guest:hugo '
+        "speaker:alexey episode:<id or title words> after:2023-01-01 before:2024-06"
+    )
     p.add_argument("query", nargs="+", metavar="QUERY")
-    p.add_argument("--limit", type=int, default=5)
-    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--limit", type=_whole(1, 50), default=5, help="hits to show (1-50)")
+    p.add_argument("--offset", type=_whole(0, 500), default=0, help="hits to skip")
     p.add_argument("--json", action="store_true", help="one JSON array of hits")
+
+    p = add("glossary", cmd_glossary, "check the community glossary (GLOSSARY_PATH)")
+    p.add_argument("--file", help="a glossary file to check instead of GLOSSARY_PATH")
 
     p = add("digest", cmd_digest, "the weekly digest: print a preview, or post it now")
     how = p.add_mutually_exclusive_group()

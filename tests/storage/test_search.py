@@ -379,3 +379,24 @@ def test_cli_readable_list(search_db: Path, capsys: pytest.CaptureFixture) -> No
     assert main(["search", "argp", "--db", str(search_db)]) == 0
     out = capsys.readouterr().out
     assert "Nothing found" in out and "argo" in out
+
+
+def test_cli_checks_the_glossary_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = tmp_path / "glossary.yaml"
+    good.write_text("- term: Ville Tuulos\n  heard_as: [ville toolos]\n")
+    assert main(["glossary", "--file", str(good)]) == 0
+    assert "Ville Tuulos: heard as ville toolos" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- term: x\n  heard-as: [y]\n")
+    monkeypatch.setenv("GLOSSARY_PATH", str(bad))
+    assert main(["glossary"]) == 1
+    assert f"{bad}:2: unknown key 'heard-as'" in capsys.readouterr().err
+
+
+def test_cli_refuses_a_bad_limit(search_db: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", "argo", "--limit", "0", "--db", str(search_db)])
+    assert exit_.value.code == 2
+    assert "from 1 to 50" in capsys.readouterr().err
