@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from storage import Store, ingest_paths  # noqa: E402
+from storage.segments import unpack as unpack_segments  # noqa: E402
 
 CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
 
@@ -58,7 +59,11 @@ async def one_run(paths: list[Path], db: Path, workers: int | None) -> dict:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         episodes, audio = conn.execute("SELECT count(*), sum(duration) FROM episodes").fetchone()
         passages = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
-        text = conn.execute("SELECT sum(length(CAST(text AS BLOB))) FROM segments").fetchone()[0]
+        text = sum(
+            len(seg.text.encode())
+            for (blob,) in conn.execute("SELECT data FROM episode_segments")
+            for seg in unpack_segments(blob)
+        )
         sources = [r[0] for r in conn.execute("SELECT DISTINCT source_path FROM episodes")]
         tables = conn.execute(
             "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8"

@@ -26,6 +26,30 @@ class Migration:
     run: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None
 
 
+async def _pack_segments(conn: aiosqlite.Connection) -> None:
+    """Segments move from a row each to one compressed blob per episode (storage.segments)."""
+    from storage.segments import pack
+
+    await conn.execute(
+        "CREATE TABLE episode_segments ("
+        " episode_id TEXT PRIMARY KEY REFERENCES episodes(id) ON DELETE CASCADE,"
+        " count INTEGER NOT NULL, data BLOB NOT NULL) WITHOUT ROWID"
+    )
+    async with conn.execute("SELECT DISTINCT episode_id FROM segments") as cur:
+        episode_ids = [r[0] for r in await cur.fetchall()]
+    for episode_id in episode_ids:
+        async with conn.execute(
+            "SELECT start, end, speaker, text FROM segments WHERE episode_id = ? ORDER BY idx",
+            (episode_id,),
+        ) as cur:
+            rows = list(await cur.fetchall())
+        await conn.execute(
+            "INSERT INTO episode_segments(episode_id, count, data) VALUES (?, ?, ?)",
+            (episode_id, len(rows), pack(rows)),
+        )
+    await conn.execute("DROP TABLE segments")
+
+
 # Applied in this order, each once, each in its own transaction. Append only.
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -300,6 +324,7 @@ MIGRATIONS: list[Migration] = [
         END;
         """,
     ),
+    Migration("0006_packed_segments", run=_pack_segments),
 ]
 
 

@@ -35,6 +35,7 @@ from storage.formats.markdown import load_front_matter
 from storage.links import youtube_id
 from storage.models import Chapter, EpisodeMeta, Passage, Segment, Transcript
 from storage.passages import build_passages
+from storage.segments import pack as pack_segments
 from storage.sources import (
     SIDECAR_SUFFIXES,
     SidecarError,
@@ -511,9 +512,9 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
             "INSERT INTO chapters(episode_id, idx, title, start) VALUES (?,?,?,?)",
             [(episode_id, i, c.title, c.start) for i, c in enumerate(meta.chapters)],
         )
-        await conn.executemany(
-            "INSERT INTO segments(episode_id, idx, start, end, speaker, text) VALUES (?,?,?,?,?,?)",
-            [(episode_id, i, *s[:4]) for i, s in enumerate(segments)],
+        await conn.execute(
+            "INSERT INTO episode_segments(episode_id, count, data) VALUES (?, ?, ?)",
+            (episode_id, len(segments), pack_segments(segments)),
         )
         await conn.executemany(
             "INSERT INTO passages(episode_id, idx, start, end, speaker, chapter, text,"

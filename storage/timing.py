@@ -36,6 +36,7 @@ from storage.align import Alignment, align
 from storage.db import Store, utc_now
 from storage.models import EpisodeMeta, Segment, Transcript
 from storage.passages import segment_words, word_times
+from storage.segments import unpack as unpack_segments
 
 log = logging.getLogger(__name__)
 
@@ -150,11 +151,9 @@ async def _retime_passages(
 
 async def _segments(conn: aiosqlite.Connection, episode_id: str) -> list[Segment]:
     rows = await _rows(
-        conn,
-        "SELECT start, end, speaker, text FROM segments WHERE episode_id = ? ORDER BY idx",
-        (episode_id,),
+        conn, "SELECT data FROM episode_segments WHERE episode_id = ?", (episode_id,)
     )
-    return [Segment(r["start"], r["end"], r["speaker"], r["text"]) for r in rows]
+    return unpack_segments(rows[0]["data"]) if rows else []
 
 
 def _load_track(row) -> CaptionTrack:  # noqa: ANN001

@@ -11,6 +11,7 @@ import pytest
 import storage.ingest as ingest_module
 from storage import Store, ingest_file, ingest_paths
 from storage.formats import ParseError
+from storage.segments import unpack
 from storage.sources import MAX_FILE_BYTES, decode
 from tests.conftest import FORMATS, PODCAST
 
@@ -19,7 +20,7 @@ GOOD_VTT = "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nFeature stores keep café f
 
 async def counts(store: Store) -> dict[str, int]:
     out = {}
-    for table in ("episodes", "segments", "passages", "chapters"):
+    for table in ("episodes", "episode_segments", "passages", "chapters"):
         out[table] = (await store.fetchone(f"SELECT count(*) AS n FROM {table}"))["n"]  # noqa: S608
     return out
 
@@ -27,7 +28,7 @@ async def counts(store: Store) -> dict[str, int]:
 async def only_failure(store: Store, path: Path):
     outcome = await ingest_file(store, path)
     assert outcome.status == "failed", outcome
-    assert await counts(store) == {"episodes": 0, "segments": 0, "passages": 0, "chapters": 0}
+    assert set((await counts(store)).values()) == {0}
     return outcome
 
 
@@ -70,8 +71,7 @@ async def test_unicode_encodings_are_read(
     path.write_bytes(prefix + GOOD_VTT.encode(encoding))
     outcome = await ingest_file(store, path)
     assert outcome.status == "added" and outcome.message is None
-    row = await store.fetchone("SELECT text FROM segments")
-    assert row["text"] == "Feature stores keep café features fresh."
+    assert await segment_texts(store) == ["Feature stores keep café features fresh."]
 
 
 async def test_latin1_bytes_are_read_with_a_note(store: Store, tmp_path: Path) -> None:
@@ -80,8 +80,12 @@ async def test_latin1_bytes_are_read_with_a_note(store: Store, tmp_path: Path) -
     outcome = await ingest_file(store, path)
     assert outcome.status == "added"
     assert "not UTF-8 (from line 1), read as Windows-1252/Latin-1" in outcome.message
-    rows = await store.fetchall("SELECT text FROM segments ORDER BY idx")
-    assert [r["text"] for r in rows] == ["the café menu", "crème brûlée for the team"]
+    assert await segment_texts(store) == ["the café menu", "crème brûlée for the team"]
+
+
+async def segment_texts(store: Store) -> list[str]:
+    rows = await store.fetchall("SELECT data FROM episode_segments ORDER BY episode_id")
+    return [seg.text for r in rows for seg in unpack(r["data"])]
 
 
 def test_invalid_utf8_after_a_bom_names_the_line() -> None:
@@ -224,7 +228,7 @@ async def test_one_bad_file_leaves_no_rows_and_the_others_go_in(
     with pytest.raises(RuntimeError):
         await ingest_paths(store, [tmp_path])
     # The failed write of b-second left nothing; a-first is complete.
-    rows = await store.fetchall("SELECT DISTINCT episode_id FROM segments")
+    rows = await store.fetchall("SELECT episode_id FROM episode_segments")
     assert [r["episode_id"] for r in rows] == ["a-first"]
     monkeypatch.setattr(ingest_module, "apply_captions", real)
     report = await ingest_paths(store, [tmp_path])

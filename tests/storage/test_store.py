@@ -63,3 +63,35 @@ async def test_event_claimed_once_even_after_reopen(db_path: Path) -> None:
     async with await Store.open(db_path) as store:
         assert await claim_event(store, "Ev1") is False
         assert await claim_event(store, "Ev2") is True
+
+
+async def test_segment_rows_of_an_older_file_are_packed_verbatim(db_path: Path) -> None:
+    from storage.segments import unpack
+
+    keep = list(MIGRATIONS)
+    MIGRATIONS[:] = [m for m in keep if m.name != "0006_packed_segments"]
+    try:
+        async with await Store.open(db_path) as store:
+            async with store.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO episodes(id, title, kind, timing, source_path, source_format,"
+                    " source_hash, ingested_at) VALUES ('e1', 'E', 'captions', 'as-given',"
+                    " 'x.txt', 'captions', 'h', 'now')"
+                )
+                await conn.executemany(
+                    "INSERT INTO segments(episode_id, idx, start, end, speaker, text)"
+                    " VALUES ('e1', ?, ?, ?, ?, ?)",
+                    [(1, 2.5, None, None, "and café"), (0, 0.0, 2.5, "Ana", "so <b> & more")],
+                )
+    finally:
+        MIGRATIONS[:] = keep
+    async with await Store.open(db_path) as store:
+        row = await store.fetchone("SELECT count, data FROM episode_segments WHERE episode_id='e1'")
+        assert row["count"] == 2
+        segments = unpack(row["data"])
+        assert [(s.start, s.end, s.speaker, s.text) for s in segments] == [
+            (0.0, 2.5, "Ana", "so <b> & more"),
+            (2.5, None, None, "and café"),
+        ]
+        gone = await store.fetchone("SELECT name FROM sqlite_schema WHERE name = 'segments'")
+        assert gone is None
