@@ -140,15 +140,12 @@ def resolve_filters(cache: SearchCache, filters: Filters, plan: Plan) -> None:
 
     for value in filters.guest:
         want = tokens(value)
-        eps = {
-            e.id
-            for e in cache.episodes.values()
-            if any(_matches_name(want, tokens(g)) for g in e.guests)
-        }
+        eps = _episodes_matching(cache, want, guests=True) if want else set()
         if not eps:
             plan.nothing = True
-            names = sorted({t for e in cache.episodes.values() for t in e.guest_tokens})
-            close = process.extractOne(value.lower(), names, scorer=fuzz.ratio, score_cutoff=75)
+            close = process.extractOne(
+                value.lower(), cache.guest_word_list, scorer=fuzz.ratio, score_cutoff=75
+            )
             hint = f" Did you mean guest:{close[0]}?" if close else ""
             plan.notices.append(f"No guest matches “{value}”.{hint}")
         narrow(eps)
@@ -206,12 +203,19 @@ def _episodes_named(cache: SearchCache, value: str) -> set[str]:
                 for e in cache.episodes.values()
                 if e.season == int(season) and e.number == int(number)
             }
-    out = set()
-    for e in cache.episodes.values():
-        hay = set(tokens(e.id)) | set(tokens(e.title)) | e.guest_tokens
-        if all(any(h.startswith(w) for h in hay) if len(w) >= 3 else w in hay for w in want):
-            out.add(e.id)
-    return out
+    return _episodes_matching(cache, want) if want else set()
+
+
+def _episodes_matching(cache: SearchCache, want: list[str], *, guests: bool = False) -> set[str]:
+    """Episodes having every word of ``want`` (words of three letters or more as prefixes)
+    in their id, title or guest names (with ``guests``, in their guest names only)."""
+    out: set[str] | None = None
+    for w in want:
+        found = cache.episodes_with_word(w, prefix=len(w) >= 3, guests=guests)
+        out = found if out is None else out & found
+        if not out:
+            return set()
+    return out or set()
 
 
 # ---------------------------------------------------------------------------- typos

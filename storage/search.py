@@ -309,33 +309,10 @@ def _groups_in(groups: list[Group], seq: tuple[str, ...]) -> dict[int, float]:
     return out
 
 
-# Above this many titles holding one word, that word is too common to say anything.
-META_CAP = 20_000
-
-
-def _index_matches(groups: list[Group], index: dict, seqs_of) -> dict:  # noqa: ANN001
-    """For each key of a stem index (episodes, chapters), the groups its titles hold, found
-    with set operations on the cached index rather than a loop over every title."""
-    out: dict = defaultdict(dict)
-    for gi, g in enumerate(groups):
-        for a in g.alts:
-            if a.ambiguous or not a.stems:
-                continue
-            found = [index.get(s) for s in a.stems]
-            if not all(found) or min(len(x) for x in found) > META_CAP:
-                continue
-            sets = [x if isinstance(x, set) else set(x) for x in found if len(x) <= META_CAP * 5]
-            if len(sets) < len(found):
-                # Intersect with the small ones; a huge list only confirms membership.
-                keys = set.intersection(*sets) if sets else set()
-            else:
-                keys = set.intersection(*sets) if len(sets) > 1 else sets[0]
-            if len(a.stems) > 1:
-                keys = {k for k in keys if any(_has_run(seq, a.stems) for seq in seqs_of(k))}
-            for k in keys:
-                if out[k].get(gi, 0.0) < a.weight:
-                    out[k][gi] = a.weight
-    return out
+# A word in more titles than this is too common to find a title by; past this many candidate
+# titles, stop looking.
+META_POSTINGS = 2_000
+META_CANDIDATES = 6_000
 
 
 @dataclass
@@ -399,17 +376,10 @@ class _Scorer:
         # (group index, episode) pairs where evidence would decide an everyday-word match.
         self.pending: set[tuple[int, str]] = set()
         self.evidence: dict[int, set[str]] = {}
-        # Which query groups each episode's title, topics and chapter titles hold.
-        episodes = cache.episodes
-        self.title = _index_matches(
-            self.meta_groups, cache.title_index, lambda e: (episodes[e].title_stems,)
-        )
-        self.topic = _index_matches(
-            self.meta_groups, cache.topic_index, lambda e: episodes[e].topic_stems
-        )
-        self.chapters = _index_matches(
-            self.meta_groups, cache.chapter_index, lambda k: (cache.chapter_stems(k),)
-        )
+        # Which query groups each episode's title and topics hold, worked out per episode
+        # when a candidate from it comes up.
+        self.title_memo: dict[str, dict[int, float]] = {}
+        self.topic_memo: dict[str, dict[int, float]] = {}
 
     def fraction(self, matched: dict[int, float] | None) -> float:
         """Share of the query's weight that ``matched`` groups carry."""
@@ -418,22 +388,65 @@ class _Scorer:
         got = sum(self.meta_groups[gi].idf * w for gi, w in matched.items())
         return min(1.0, got / self.total)
 
+    def title_groups(self, episode_id: str) -> dict[int, float]:
+        got = self.title_memo.get(episode_id)
+        if got is None:
+            info = self.cache.episodes[episode_id]
+            got = self.title_memo[episode_id] = _groups_in(self.meta_groups, info.title_stems)
+        return got
+
+    def topic_groups(self, episode_id: str) -> dict[int, float]:
+        got = self.topic_memo.get(episode_id)
+        if got is None:
+            got = {}
+            for topic in self.cache.episodes[episode_id].topic_stems:
+                for gi, w in _groups_in(self.meta_groups, topic).items():
+                    got[gi] = max(got.get(gi, 0.0), w)
+            self.topic_memo[episode_id] = got
+        return got
+
+    def _candidates(self, index: dict) -> set:
+        """Keys of a stem index (episodes, chapters) whose titles may say much of the query:
+        those holding one of its rarer words. Common words alone never make a title."""
+        keys: set = set()
+        for g in self.meta_groups:
+            for a in g.alts:
+                if a.ambiguous or not a.stems:
+                    continue
+                postings = [index.get(s) for s in a.stems]
+                if not all(postings):
+                    continue
+                rarest = min(postings, key=len)
+                if len(rarest) <= META_POSTINGS:
+                    keys.update(rarest)
+                if len(keys) > META_CANDIDATES:
+                    return keys
+        return keys
+
     def top_meta_episodes(self, k: int = 3) -> list[str]:
-        scored = {e: self.fraction(m) for e, m in self.title.items()}
-        ranked = sorted(
-            scored,
-            key=lambda e: (scored[e] + 0.5 * self.fraction(self.topic.get(e)), e),
-            reverse=True,
-        )
-        return [e for e in ranked[:k] if scored[e] >= 0.6]
+        scored = {
+            e: self.fraction(self.title_groups(e)) for e in self._candidates(self.cache.title_index)
+        }
+        good = sorted((e for e in scored if scored[e] >= 0.6), key=lambda e: (-scored[e], e))
+        # Topics only break ties among the best titles.
+        best = good[: 4 * k]
+        best.sort(key=lambda e: (-(scored[e] + 0.5 * self.fraction(self.topic_groups(e))), e))
+        return best[:k]
 
     def top_chapters(self, k: int = 6) -> list[int]:
         """Chapters whose titles say most of the query ("Pricing Models: Hourly Rates...")."""
-        scored = {key: self.fraction(m) for key, m in self.chapters.items()}
+        cache = self.cache
+        scored = {
+            key: self.fraction(_groups_in(self.meta_groups, cache.chapter_stems(key)))
+            for key in self._candidates(cache.chapter_index)
+        }
         good = [key for key, f in scored.items() if f >= 0.5]
-        episode = self.cache.chapter_episode
+        episode = cache.chapter_episode
         good.sort(
-            key=lambda key: (scored[key] + 0.3 * self.fraction(self.title.get(episode[key])), key),
+            key=lambda key: (
+                scored[key] + 0.3 * self.fraction(self.title_groups(episode[key])),
+                key,
+            ),
             reverse=True,
         )
         return good[:k]
@@ -553,8 +566,8 @@ class _Scorer:
             hit_positions.append(sorted(positions))
         c.chapter = c.chapter or self.cache.chapter_at(c.episode_id, c.start)
         chapter = self._chapter_groups(c.chapter)
-        title = self.title.get(c.episode_id, {})
-        topic = self.topic.get(c.episode_id, {})
+        title = self.title_groups(c.episode_id)
+        topic = self.topic_groups(c.episode_id)
         if self.required:
             # A word the passage lacks still counts, for less, when the passage sits under a
             # chapter (or in an episode) titled with it: "pricing" covers a pricing chapter.

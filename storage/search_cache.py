@@ -14,7 +14,7 @@ import sys
 import time
 import weakref
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -75,6 +75,11 @@ class SearchCache:
     # Name token (first or last name, folded) -> speakers and guest episodes it may mean.
     name_speakers: dict[str, set[str]] = field(default_factory=dict)
     name_episodes: dict[str, set[str]] = field(default_factory=dict)
+    # Word of an episode's id, title or guest names -> those episodes (episode: filters), and
+    # the words sorted, for prefix look-ups ("bow" -> bowne).
+    episode_words: dict[str, set[str]] = field(default_factory=dict)
+    episode_word_list: list[str] = field(default_factory=list)
+    guest_word_list: list[str] = field(default_factory=list)
     # Stem -> episodes whose title / topics contain it.
     title_index: dict[str, set[str]] = field(default_factory=dict)
     topic_index: dict[str, set[str]] = field(default_factory=dict)
@@ -87,6 +92,20 @@ class SearchCache:
     # Stem -> the chapters whose titles contain it.
     chapter_index: dict[str, array] = field(default_factory=dict)
     built_in: float = 0.0  # seconds the build took
+
+    def episodes_with_word(self, word: str, *, prefix: bool, guests: bool = False) -> set[str]:
+        """Episodes whose id, title or guests (or only guests) have ``word`` (or a word
+        starting with it)."""
+        index = self.name_episodes if guests else self.episode_words
+        if not prefix:
+            return set(index.get(word, ()))
+        keys = self.guest_word_list if guests else self.episode_word_list
+        out: set[str] = set()
+        for k in range(bisect_left(keys, word), len(keys)):
+            if not keys[k].startswith(word):
+                break
+            out |= index.get(keys[k], set())
+        return out
 
     def chapter_title(self, k: int) -> str:
         return self.chapter_titles[self.chapter_title_id[k]]
@@ -323,6 +342,7 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
     title_index: dict[str, set[str]] = defaultdict(set)
     topic_index: dict[str, set[str]] = defaultdict(set)
     episodes: dict[str, EpisodeInfo] = {}
+    episode_words: dict[str, set[str]] = defaultdict(set)
     for r in episode_rows:
         ep = r["id"]
         span = ranges.get(ep, [0, -1, 0])
@@ -355,6 +375,8 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
                 topic_index[s].add(ep)
         for tok in guest_tokens:
             name_episodes[tok].add(ep)
+        for tok in {*tokens(ep), *tokens(r["title"]), *guest_tokens}:
+            episode_words[tok].add(ep)
     for name in people:
         for tok in tokens(name):
             name_episodes.setdefault(tok, set())
@@ -364,6 +386,9 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
     ]
     cache.name_speakers = dict(name_speakers)
     cache.name_episodes = dict(name_episodes)
+    cache.episode_words = dict(episode_words)
+    cache.episode_word_list = sorted(episode_words)
+    cache.guest_word_list = sorted(tok for tok, eps in name_episodes.items() if eps)
     cache.title_index = dict(title_index)
     cache.topic_index = dict(topic_index)
     # Stem -> chapters, one pass over the distinct titles then one over the chapters.

@@ -1,0 +1,385 @@
+"""Search latency, peak memory and index size at 1,000 h and 10,000 h, beside two baselines.
+
+Run: ``python bench/search.py`` (reads ``../shared/corpus``, or ``CORPUS_DIR``).
+
+It ingests the real corpus once (200 episodes, ~203 h, plus the devrel seed captions), then
+builds each corpus size by replicating it under new episode ids inside SQLite (INSERT ...
+SELECT of episodes and every table keyed by episode; the full-text indexes are rebuilt once
+at the end rather than row by row), so a 10,000 h database takes about a minute, not an
+hour of parsing. Each size is then measured in a fresh process (so peak memory is that of
+searching alone): the first search (which builds the vocabulary caches) is timed apart, one
+warm-up pass runs every query, and the timed pass runs >= 200 mixed queries (the labelled
+relevance set, phrases and words drawn from the transcripts, typos, questions, filters,
+quoted phrases, hostile input) through the same async ``storage.search`` the bot uses, one
+at a time. In the same process two baselines run the same queries: plain FTS5 BM25 over the
+quoted tokens, and a lowercase substring scan of all passage text (at 10,000 h a subset,
+``--scan-queries``, since each scan takes seconds).
+
+Options: ``--sizes 1000,10000``; ``--workdir DIR`` keeps (and reuses) the databases;
+``--queries N``; ``--scan-queries N``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import random
+import re
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from storage import EpisodeMeta, Store, ingest_paths, search  # noqa: E402
+from storage.search import MAX_LIMIT  # noqa: E402, F401 - the bot's own module
+from tests.storage.relevance import load_cases  # noqa: E402
+
+CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
+SEED = CORPUS / "seed" / "000_65fe3dfcb0de18ef.txt"
+SEED_META = EpisodeMeta(id="devrel-captions", url="https://www.youtube.com/watch?v=z7BvslwVRbQ")
+GOALS_P99_MS = {1000: 50, 10000: 250}
+GOAL_PEAK_MB = 500
+ROUNDS = 3
+# Rows about people's activity, not episodes: never replicated.
+ACTIVITY = {"search_log", "shares", "events_seen", "posts", "archive_quotes", "digest_arrivals"}
+# Triggers that keep the full-text indexes in step row by row: dropped while replicating,
+# the indexes rebuilt once instead.
+FTS_TABLES = ("passages_fts", "search_words")
+
+
+# ---------------------------------------------------------------------------- building
+
+
+async def build_base(path: Path) -> None:
+    async with await Store.open(path) as store:
+        if (await store.fetchone("SELECT count(*) FROM episodes"))[0] >= 200:
+            return
+        started = time.perf_counter()
+        report = await ingest_paths(
+            store, [CORPUS / "raw" / "_people", CORPUS / "raw" / "_podcast"]
+        )
+        if report.failed:
+            raise SystemExit(f"ingest failed: {[o.describe() for o in report.failed]}")
+        await ingest_paths(store, [SEED], overrides=SEED_META)
+        print(f"ingested the corpus in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def hours(conn: sqlite3.Connection) -> float:
+    return conn.execute("SELECT coalesce(sum(duration), 0) / 3600.0 FROM episodes").fetchone()[0]
+
+
+def replicate(base: Path, target: Path, want_hours: float) -> None:
+    """``target``: ``base`` copied, then its episodes copied under ids ``<id>~<k>``."""
+    shutil.copy(base, target)
+    conn = sqlite3.connect(target, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA cache_size = -400000")
+    base_hours = hours(conn)
+    copies = math.ceil(want_hours / base_hours)
+    started = time.perf_counter()
+    triggers = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'passages'"
+        " AND (sql LIKE '%passages_fts%' OR sql LIKE '%search_words%')"
+    ).fetchall()
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name = 'episodes' DESC"
+        )
+        if r[0] not in ACTIVITY and not any(r[0].startswith(f) for f in FTS_TABLES)
+    ]
+    conn.execute("BEGIN")
+    for name, _ in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
+    for table in tables:
+        cols = conn.execute(f"PRAGMA table_info({table})").fetchall()
+        names = [c[1] for c in cols]
+        if table != "episodes" and "episode_id" not in names:
+            continue
+        pk = [c for c in cols if c[5]]
+        own_rowid = [c[1] for c in pk if len(pk) == 1 and c[2].upper() == "INTEGER"]
+        # Text keys of their own (caption_tracks.id) get the copy's suffix too.
+        suffixed = {"id" if table == "episodes" else "episode_id"}
+        suffixed |= {c[1] for c in pk if len(pk) == 1 and c[2].upper() == "TEXT"}
+        keep = [n for n in names if n not in own_rowid]
+        key = "id" if table == "episodes" else "episode_id"
+        for k in range(1, copies):
+            select = [f"{n} || '~{k}'" if n in suffixed else n for n in keep]
+            conn.execute(  # OR IGNORE: rows a trigger already copied (search_speakers)
+                f"INSERT OR IGNORE INTO {table} ({', '.join(keep)}) SELECT {', '.join(select)}"  # noqa: S608
+                f" FROM {table} WHERE {key} NOT LIKE '%~%'"
+                + (" ORDER BY rowid" if own_rowid else "")
+            )
+    for fts in FTS_TABLES:
+        conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")  # noqa: S608
+    for _, sql in triggers:
+        conn.execute(sql)
+    conn.execute("COMMIT")
+    for fts in FTS_TABLES:
+        conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('optimize')")  # noqa: S608
+    conn.execute("PRAGMA journal_mode = WAL")
+    took = time.perf_counter() - started
+    print(
+        f"built {target.name}: {hours(conn):,.0f} h ({base_hours:.0f} h x {copies})"
+        f" in {took:.0f} s",
+        file=sys.stderr,
+    )
+    conn.close()
+
+
+# ---------------------------------------------------------------------------- queries
+
+
+def mixed_queries(base: Path, n: int) -> list[str]:
+    """``n`` (>= 200) queries of every kind, drawn from the labelled set and the corpus."""
+    rng = random.Random(3)
+    conn = sqlite3.connect(base)
+    texts = [r[0] for r in conn.execute("SELECT text FROM passages ORDER BY id")]
+    vocab = conn.execute(
+        "SELECT term, doc FROM search_words_vocab WHERE length(term) >= 4 AND term GLOB '[a-z]*'"
+    ).fetchall()
+    guests = [
+        json.loads(r[0])[0].split()[0]
+        for r in conn.execute("SELECT guests FROM episodes WHERE guests != '[]'")
+    ]
+    ids = [r[0] for r in conn.execute("SELECT id FROM episodes")]
+    conn.close()
+    word = re.compile(r"[A-Za-z][a-z']{3,}")
+    out: list[str] = [c.query for c in load_cases()]
+
+    def words_from_text(k: int) -> str:
+        while True:
+            found = word.findall(rng.choice(texts))
+            if len(found) > k:
+                i = rng.randrange(len(found) - k)
+                return " ".join(found[i : i + k]).lower()
+
+    bands = [
+        [t for t, d in vocab if d >= 1000],
+        [t for t, d in vocab if 50 <= d < 1000],
+        [t for t, d in vocab if 2 <= d < 50],
+    ]
+    out += [words_from_text(rng.choice((2, 3))) for _ in range(40)]
+    out += [rng.choice(band) for band in bands for _ in range(9)]
+    for _ in range(25):
+        w = rng.choice([t for t in bands[1] if len(t) >= 6])
+        i = rng.randrange(1, len(w) - 2)
+        out.append(
+            w[:i] + w[i + 1] + w[i] + w[i + 2 :] if rng.random() < 0.5 else w[:i] + w[i + 1 :]
+        )
+    for _ in range(20):
+        topic = rng.choice(bands[1])
+        out.append(
+            rng.choice(
+                (
+                    f"what did {rng.choice(guests)} say about {topic}?",
+                    f"how did {rng.choice(guests)} get into {topic}?",
+                    f"what is {topic}?",
+                )
+            )
+        )
+    out += [f"guest:{rng.choice(guests).lower()} {rng.choice(bands[1])}" for _ in range(5)]
+    out += [f"speaker:alexey {rng.choice(bands[1])}" for _ in range(3)]
+    out += [f"after:2024-01-01 {rng.choice(bands[1])}" for _ in range(3)]
+    out += [f"episode:{rng.choice(ids).split('-')[0]} {rng.choice(bands[1])}" for _ in range(2)]
+    out += ["guest:hugo", "after:2025-06-01"]
+    out += [f'"{words_from_text(rng.choice((3, 4)))}"' for _ in range(10)]
+    out += ["C++", '"unclosed', "NOT x", "*", "x" * 2000, "who's -x title:x"]
+    return list(dict.fromkeys(out))[: max(n, 200)]
+
+
+# ---------------------------------------------------------------------------- measuring
+
+
+def fts_baseline_sql(query: str) -> str | None:
+    tokens = [t.lower() for t in re.findall(r"\w+", query)]
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens) or None
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process since it started (VmHWM: unlike ru_maxrss, it
+    does not carry over the parent's size from before exec)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(status.split("VmHWM:")[1].split()[0]) / 1024
+    except (OSError, IndexError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, math.ceil(p * len(ordered)) - 1)]
+
+    return {
+        "n": len(ordered),
+        "p50": statistics.median(ordered),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "max": ordered[-1],
+    }
+
+
+async def measure(db: Path, queries: list[str], scan_queries: int) -> dict:
+    """Runs in a fresh process: our search, then the two baselines, on the same queries."""
+    out: dict = {}
+    async with await Store.open(db) as store:
+        started = time.perf_counter()
+        await search(store, "warm up the caches", limit=3)
+        out["cold_ms"] = (time.perf_counter() - started) * 1000
+        for q in queries:  # warm-up pass: the OS page cache, not our caches
+            await search(store, q, limit=3)
+        # Each query timed in three passes, its median kept: other work on a shared machine
+        # should not decide the tail.
+        runs: list[list[float]] = [[] for _ in queries]
+        for _ in range(ROUNDS):
+            for i, q in enumerate(queries):
+                t = time.perf_counter()
+                await search(store, q, limit=3)
+                runs[i].append((time.perf_counter() - t) * 1000)
+        ours = [statistics.median(r) for r in runs]
+        out["ours"] = percentiles(ours)
+        out["slowest"] = sorted(zip(ours, queries, strict=True), reverse=True)[:5]
+        out["peak_mb"] = peak_rss_mb()
+        fts = []
+        for q in queries:
+            match = fts_baseline_sql(q)
+            t = time.perf_counter()
+            if match:
+                await store.fetchall(
+                    "SELECT p.id, p.episode_id, e.title, p.start, p.text, bm25(passages_fts) AS r"
+                    " FROM passages_fts JOIN passages p ON p.id = passages_fts.rowid"
+                    " JOIN episodes e ON e.id = p.episode_id"
+                    " WHERE passages_fts MATCH ? ORDER BY r LIMIT 3",
+                    (match,),
+                )
+            fts.append((time.perf_counter() - t) * 1000)
+        out["fts"] = percentiles(fts)
+        scan = []
+        for q in queries[:scan_queries]:
+            t = time.perf_counter()
+            await store.fetchall(
+                "SELECT p.id, p.episode_id, p.start, p.text FROM passages p"
+                " WHERE instr(lower(p.text), ?) > 0 LIMIT 3",
+                (q.lower(),),
+            )
+            scan.append((time.perf_counter() - t) * 1000)
+        out["scan"] = percentiles(scan)
+        out["peak_mb_all"] = peak_rss_mb()
+        sizes = await store.fetchall(
+            "SELECT CASE WHEN name LIKE 'passages_fts%' THEN 'fts' WHEN name LIKE"
+            " 'search_words%' THEN 'words' ELSE 'other' END, sum(pgsize) FROM dbstat GROUP BY 1"
+        )
+        out["bytes"] = {r[0]: r[1] for r in sizes}
+        row = await store.fetchone(
+            "SELECT (SELECT count(*) FROM episodes), (SELECT count(*) FROM passages),"
+            " (SELECT sum(duration) / 3600.0 FROM episodes)"
+        )
+        out["episodes"], out["passages"], out["hours"] = tuple(row)
+    out["file_mb"] = db.stat().st_size / 1e6
+    return out
+
+
+def run_child(db: Path, queries_file: Path, scan_queries: int) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--measure", str(db), "--queries-file", str(queries_file),
+         "--scan-queries", str(scan_queries)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise SystemExit(f"measuring {db} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout)
+
+
+def report(results: dict[int, dict], n_queries: int) -> None:
+    print(
+        f"\n{n_queries} mixed queries, one at a time, limit 3, each the median of {ROUNDS} runs;"
+        f" {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}\n"
+    )
+    print("corpus     episodes  passages  db file   FTS index  word index  first search")
+    for r in results.values():
+        print(
+            f"{r['hours']:>7,.0f} h  {r['episodes']:>8,}  {r['passages']:>8,}  "
+            f"{r['file_mb']:>5,.0f} MB  {r['bytes'].get('fts', 0) / 1e6:>6,.0f} MB  "
+            f"{r['bytes'].get('words', 0) / 1e6:>7,.0f} MB  {r['cold_ms'] / 1000:>8.1f} s"
+        )
+    print("\nlatency, ms                  queries    p50    p95    p99    max   peak RSS")
+    for size, r in results.items():
+        rows = (
+            ("storage.search", r["ours"], f"{r['peak_mb']:.0f} MB"),
+            ("FTS5 BM25, quoted tokens", r["fts"], ""),
+            ("substring scan", r["scan"], f"{r['peak_mb_all']:.0f} MB"),
+        )
+        for label, p, mem in rows:
+            print(
+                f"{size:>6,} h {label:<24} {p['n']:>4}  {p['p50']:>6.1f} {p['p95']:>6.1f} "
+                f"{p['p99']:>6.1f} {p['max']:>6.1f}   {mem}"
+            )
+    print()
+    for size, r in results.items():
+        goal = GOALS_P99_MS.get(size)
+        if goal:
+            ok = "met" if r["ours"]["p99"] <= goal else "MISSED"
+            print(f"goal at {size:,} h: p99 <= {goal} ms: {ok} ({r['ours']['p99']:.1f} ms)")
+        if size >= 10000:
+            ok = "met" if r["peak_mb"] <= GOAL_PEAK_MB else "MISSED"
+            peak = f"{r['peak_mb']:.0f} MB"
+            print(f"goal at {size:,} h: peak memory <= {GOAL_PEAK_MB} MB: {ok} ({peak})")
+    for size, r in results.items():
+        slow = "; ".join(f"{q[:40]!r} {ms:.0f} ms" for ms, q in r["slowest"][:3])
+        print(f"slowest at {size:,} h: {slow}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000", help="corpus sizes in hours")
+    parser.add_argument("--workdir", type=Path, help="keep (and reuse) the databases here")
+    parser.add_argument("--queries", type=int, default=220)
+    parser.add_argument(
+        "--scan-queries", type=int, default=0, help="default: all at 1,000 h, 40 above"
+    )
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--queries-file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        queries = json.loads(args.queries_file.read_text())
+        print(json.dumps(asyncio.run(measure(args.measure, queries, args.scan_queries))))
+        return
+    if not (CORPUS / "raw" / "_podcast").is_dir():
+        raise SystemExit(f"the corpus is not at {CORPUS} (set CORPUS_DIR)")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.workdir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        base = work / "base.db"
+        asyncio.run(build_base(base))
+        queries = mixed_queries(base, args.queries)
+        queries_file = work / "queries.json"
+        queries_file.write_text(json.dumps(queries))
+        results = {}
+        for size in sizes:
+            db = work / f"h{size}.db"
+            if not db.exists() or hours(sqlite3.connect(db)) < size:
+                replicate(base, db, size)
+            scan = args.scan_queries or (len(queries) if size <= 1000 else 40)
+            print(f"measuring {db.name} ...", file=sys.stderr)
+            results[size] = run_child(db, queries_file, scan)
+        report(results, len(queries))
+
+
+if __name__ == "__main__":
+    main()
