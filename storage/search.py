@@ -193,11 +193,21 @@ class _Retriever:
                 else:
                     order = " ORDER BY passages_fts.rowid DESC"
                     limit = max(limit, RECENT_POOL)
-            sql = (
-                f"SELECT {_COLUMNS}, {rank} AS r"  # noqa: S608 - constant SQL parts
-                " FROM passages_fts JOIN passages p ON p.id = passages_fts.rowid"
-                f" WHERE passages_fts MATCH ?{where}{order} LIMIT ?"
-            )
+            filtered = self.plan.allowed is not None or self.plan.speakers is not None
+            if filtered:
+                sql = (
+                    f"SELECT {_COLUMNS}, {rank} AS r"  # noqa: S608 - constant SQL parts
+                    " FROM passages_fts JOIN passages p ON p.id = passages_fts.rowid"
+                    f" WHERE passages_fts MATCH ?{where}{order} LIMIT ?"
+                )
+            else:
+                # Rank and cut in the index first, then read only the passages kept: a join
+                # before the ORDER BY would read every matching passage from the table.
+                sql = (
+                    f"SELECT {_COLUMNS}, f.r FROM (SELECT passages_fts.rowid AS id,"  # noqa: S608
+                    f" {rank} AS r FROM passages_fts WHERE passages_fts MATCH ?{where}{order}"
+                    " LIMIT ?) f JOIN passages p ON p.id = f.id"
+                )
             rows = await self.store.fetchall(sql, (match, *params, limit))
         except sqlite3.OperationalError as exc:
             # Cannot come from user text (it is always quoted); log it, answer honestly.
@@ -212,17 +222,25 @@ class _Retriever:
         self, episode_id: str, start: float, count: int, *, before: float = float("inf")
     ) -> None:
         """Add an episode's first ``count`` passages from ``start`` (and before ``before``)."""
-        where, params = "", []
+        await self.add_spans([(episode_id, start, before)], count)
+
+    async def add_spans(self, spans: list[tuple[str, float, float]], count: int) -> None:
+        """Add the first ``count`` passages of each (episode, from, to) span, in one query."""
+        if not spans:
+            return
+        where, extra = "", []
         if self.plan.speakers is not None:
-            where, params = (
-                " AND p.speaker IN (SELECT value FROM json_each(?))",
-                [json.dumps(sorted(self.plan.speakers))],
-            )
-        rows = await self.store.fetchall(
-            f"SELECT {_COLUMNS} FROM passages p WHERE p.episode_id = ? AND p.end > ?"  # noqa: S608
-            f" AND p.start < ? AND p.word_end - p.word_start >= ?{where} ORDER BY p.idx LIMIT ?",
-            (episode_id, start, min(before, 1e12), SHORT_WORDS, *params, count),
+            where = " AND p.speaker IN (SELECT value FROM json_each(?))"
+            extra = [json.dumps(sorted(self.plan.speakers))]
+        one = (
+            f"SELECT * FROM (SELECT {_COLUMNS} FROM passages p"  # noqa: S608 - constant parts
+            " WHERE p.episode_id = ? AND p.end > ? AND p.start < ?"
+            f" AND p.word_end - p.word_start >= ?{where} ORDER BY p.idx LIMIT ?)"
         )
+        params: list = []
+        for episode_id, start, before in spans:
+            params += [episode_id, start, min(before, 1e12), SHORT_WORDS, *extra, count]
+        rows = await self.store.fetchall(" UNION ALL ".join([one] * len(spans)), params)
         for r in rows:
             if r[0] not in self.found:
                 self.found[r[0]] = Candidate(*tuple(r)[:8])
@@ -373,6 +391,7 @@ class _Scorer:
         self.pair_total = sum(self.pairs.values())
         self.text_cache: dict[str, _TextMatch] = {}
         self.chapter_cache: dict[str | None, dict[int, float]] = {}
+        self.career_memo: dict[str, bool] = {}
         # (group index, episode) pairs where evidence would decide an everyday-word match.
         self.pending: set[tuple[int, str]] = set()
         self.evidence: dict[int, set[str]] = {}
@@ -405,11 +424,19 @@ class _Scorer:
             self.topic_memo[episode_id] = got
         return got
 
-    def _candidates(self, index: dict) -> set:
-        """Keys of a stem index (episodes, chapters) whose titles may say much of the query:
-        those holding one of its rarer words. Common words alone never make a title."""
+    def _candidates(self, index: dict, threshold: float) -> set:
+        """Keys of a stem index (episodes, chapters) whose titles may hold ``threshold`` of
+        the query's weight. Such a title must hold one of the rarest groups (those without
+        which the rest weigh less than the threshold), so only their postings are read."""
+        groups = sorted(self.meta_groups, key=lambda g: -g.idf)
+        needed, rest = [], sum(g.idf for g in groups)
+        for g in groups:
+            if rest < threshold * self.total:
+                break
+            needed.append(g)
+            rest -= g.idf
         keys: set = set()
-        for g in self.meta_groups:
+        for g in needed:
             for a in g.alts:
                 if a.ambiguous or not a.stems:
                     continue
@@ -425,7 +452,8 @@ class _Scorer:
 
     def top_meta_episodes(self, k: int = 3) -> list[str]:
         scored = {
-            e: self.fraction(self.title_groups(e)) for e in self._candidates(self.cache.title_index)
+            e: self.fraction(self.title_groups(e))
+            for e in self._candidates(self.cache.title_index, 0.6)
         }
         good = sorted((e for e in scored if scored[e] >= 0.6), key=lambda e: (-scored[e], e))
         # Topics only break ties among the best titles.
@@ -438,7 +466,7 @@ class _Scorer:
         cache = self.cache
         scored = {
             key: self.fraction(_groups_in(self.meta_groups, cache.chapter_stems(key)))
-            for key in self._candidates(cache.chapter_index)
+            for key in self._candidates(cache.chapter_index, 0.5)
         }
         good = [key for key, f in scored.items() if f >= 0.5]
         episode = cache.chapter_episode
@@ -454,8 +482,11 @@ class _Scorer:
     def _chapter_is_career(self, title: str | None) -> bool:
         if not title:
             return False
-        stems = tuple(self.cache.stem.get(w, w) for w in tokens(title))
-        return any(_has_run(stems, c) for c in self.plan.career if c)
+        got = self.career_memo.get(title)
+        if got is None:
+            stems = tuple(self.cache.stem.get(w, w) for w in tokens(title))
+            got = self.career_memo[title] = any(_has_run(stems, c) for c in self.plan.career if c)
+        return got
 
     def _chapter_groups(self, title: str | None) -> dict[int, float]:
         got = self.chapter_cache.get(title)
@@ -797,11 +828,11 @@ async def _ranked(store: Store, cache: SearchCache, plan: Plan, want: int) -> li
             )
         if not got and len(retriever.found) == before:
             await retriever.add_passages(ep, 0.0, 2)
-    for k in scorer.top_chapters():
-        ep, lo, hi = cache.chapter_span(k)
-        if plan.allowed is not None and ep not in plan.allowed:
-            continue
-        await retriever.add_passages(ep, lo, CHAPTER_PASSAGES, before=hi)
+    spans = [cache.chapter_span(k) for k in scorer.top_chapters()]
+    await retriever.add_spans(
+        [span for span in spans if plan.allowed is None or span[0] in plan.allowed],
+        CHAPTER_PASSAGES,
+    )
     for g in plan.groups:
         if g.role == "name" and not required:
             for ep in sorted(g.guest_episodes)[:3]:
