@@ -103,6 +103,8 @@ def _alt_expr(alt: Alt) -> str:
     # sees the whole phrase: "a b testing" is looked up as "b testing", sparing the index a
     # walk through every passage that says "a".
     words = list(alt.words)
+    if all(w in STOP_WORDS for w in words):
+        return _quote(" ".join(words))  # "to be or not to be": only the phrase says it
     while len(words) > 1 and words[0] in STOP_WORDS:
         words.pop(0)
     while len(words) > 1 and words[-1] in STOP_WORDS:
