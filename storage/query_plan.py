@@ -59,11 +59,6 @@ class Group:
     context_words: tuple[tuple[str, ...], ...] = ()  # the same words as written, for MATCH
     speakers: frozenset[str] = frozenset()  # for names: speaker values it may mean
     guest_episodes: frozenset[str] = frozenset()  # for names: episodes with such a guest
-    evidence: set[str] | None = None  # episodes that mention it unambiguously (filled later)
-
-    @property
-    def has_ambiguous(self) -> bool:
-        return any(a.ambiguous for a in self.alts)
 
 
 @dataclass

@@ -65,7 +65,6 @@ class SearchCache:
     words: dict[str, int] = field(default_factory=dict)  # word -> passages containing it
     stem: dict[str, str] = field(default_factory=dict)  # word -> porter stem
     stem_df: dict[str, int] = field(default_factory=dict)  # stem -> passages (upper bound)
-    stem_word: dict[str, str] = field(default_factory=dict)  # stem -> its commonest word
     stem_words: dict[str, list[str]] = field(default_factory=dict)  # stem -> all its words
     fuzzy_pool: dict[int, list[str]] = field(default_factory=dict)  # length -> words
     episodes: dict[str, EpisodeInfo] = field(default_factory=dict)
@@ -315,15 +314,11 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
     cache.stem = await porter_stems(store, [*cache.words, *(meta_words - set(cache.words))])
     stem_df: dict[str, int] = defaultdict(int)
     stem_words: dict[str, list[str]] = defaultdict(list)
-    best: dict[str, tuple[int, str]] = {}
     for word, df in cache.words.items():
         s = cache.stem.setdefault(word, word)
         stem_df[s] += df
         stem_words[s].append(word)
-        if df > best.get(s, (0, ""))[0]:
-            best[s] = (df, word)
     cache.stem_df = {s: min(df, cache.passages) for s, df in stem_df.items()}
-    cache.stem_word = {s: w for s, (_, w) in best.items()}
     cache.stem_words = dict(stem_words)
     pool: dict[int, list[str]] = defaultdict(list)
     for w, df in cache.words.items():
