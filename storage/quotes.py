@@ -9,6 +9,7 @@ the passage, so a link lands on the quote and not on the passage's first word.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from storage.text import clean
@@ -17,6 +18,14 @@ MAX_CHARS = 300
 # Below this a quote reads as a fragment; we add a neighbouring sentence.
 COMFORTABLE_CHARS = 150
 MAX_SENTENCES = 3
+# A sentence whose matched words come this many seconds after it starts is entered at a
+# clause break nearer them, so the link lands on the moment, not on a long wind-up.
+MAX_LEAD_SECONDS = 6.0
+# Words that open a clause: a quote may start right after them ("...was that | we use Argo").
+_CLAUSE_OPENERS = {
+    "that", "so", "because", "and", "but", "which", "when", "where", "then", "like", "if",
+    "whether", "while", "although", "though", "since",
+}  # fmt: skip
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]*[A-Z0-9])")
 # Annotations that survive cleaning when the source forgot the closing bracket: "[laughs Okay."
@@ -92,6 +101,25 @@ def _window(
     return lo, hi
 
 
+def _lead_in(text: str, a: int, first_match: int, time_of: Callable[[int], float]) -> int:
+    """Where a quote of the sentence starting at ``a`` should start (a character offset).
+
+    The sentence start, unless the first matched word comes more than MAX_LEAD_SECONDS after
+    it: then the latest clause break that keeps two words of context before the match.
+    """
+    if time_of(first_match) - time_of(a) <= MAX_LEAD_SECONDS:
+        return a
+    best = a
+    for m in re.finditer(r"\S+\s+", text[a:first_match]):
+        word = m.group().strip()
+        cut = a + m.end()
+        if len(text[cut:first_match].split()) < 2:
+            break
+        if word.endswith((",", ";", ":")) or word.lower().strip("\"'“”") in _CLAUSE_OPENERS:
+            best = cut
+    return best
+
+
 def make_quote(
     text: str,
     matches: list[tuple[int, int]] | list[tuple[int, int, float]],
@@ -114,6 +142,13 @@ def make_quote(
     text = text.strip()
     if not text:
         return Quote("", start, end)
+    timed = bool(word_times) and len(word_times) == len(text.split())
+
+    def time_of(char: int) -> float:
+        if timed:
+            return word_times[min(len(text[:char].split()), len(word_times) - 1)]
+        return _time_at(text, char, start, end)
+
     spans = _sentences(text)
     hits = [(m[0], m[2] if len(m) > 2 else 1.0) for m in matches]
 
@@ -145,6 +180,11 @@ def make_quote(
             lo_i += 1
         a, b = spans[lo_i][0], spans[hi_i][1]
         prefix = suffix = ""
+        first_match = min((h for h, _ in hits if a <= h < b), default=None)
+        if first_match is not None and lo_i == best:
+            cut = _lead_in(text, a, first_match, time_of)
+            if cut > a:
+                a, prefix = cut, "…"
     else:
         # One sentence (or unpunctuated captions) longer than a quote: a window of words.
         a, b = spans[best]
@@ -156,7 +196,7 @@ def make_quote(
     body = text[a:b].strip()
     if suffix and body.endswith((",", ";", " –")):
         body = body.rstrip(",; –")
-    if word_times and len(word_times) == len(text.split()):
+    if timed:
         first = len(text[:a].split())
         last = max(first, len(text[:b].split()) - 1)
         q_start = word_times[min(first, len(word_times) - 1)]

@@ -145,11 +145,6 @@ async def test_argo_scheduler_is_found_at_the_second_it_is_said(
     assert link >= 14 * 60 + 10  # not 13:52, the paragraph's stamp
 
 
-@pytest.mark.xfail(
-    reason="needs search (issue 3) to link to the matched words' second "
-    "(storage.timing.passage_word_times), not the quote sentence's start at 14:15",
-    strict=False,
-)
 async def test_argo_scheduler_link_lands_between_14_20_and_14_25(
     store: Store, corpus: Path
 ) -> None:
