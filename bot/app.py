@@ -33,6 +33,7 @@ from bot.scheduler import start_scheduler
 from handlers import actions, commands, digest, mentions
 from handlers.context import Deps, bind
 from storage import Store
+from storage.search_cache import search_cache
 
 log = logging.getLogger("episode_bot")
 
@@ -178,6 +179,8 @@ async def _serve(settings: Settings, stop: asyncio.Event, ready) -> None:  # noq
             auth = await check_bot_token(client, settings)
             deps = Deps(store, settings)
             app = build_app(deps, client=client)
+            # Build search's vocabulary now, so the first member to search doesn't wait for it.
+            await search_cache(store)
             stops = await start_background_jobs(deps, client)
             try:
                 if settings.socket_mode:
