@@ -188,7 +188,8 @@ def _segments(items: list[Any], first_line: int) -> list[Segment]:
             continue
         text = str(text).strip()
         who = item.get("who")
-        who = str(who).strip() if who is not None else None
+        # Some files write the speaker as a label ("Theo:"); the name is what we keep.
+        who = str(who).strip().rstrip(":").strip() if who is not None else None
         sec = item.get("sec")
         if who and not _looks_like_name(who):
             # The speaker field holds paragraph text (an editing slip): keep the words.

@@ -116,3 +116,13 @@ def test_a_line_holding_only_a_name_names_the_next_speaker(corpus: Path) -> None
     answer = next(s for s in t.segments if s.text.startswith("Exactly. Accuracy is only a tool."))
     assert answer.speaker == "Dan" and answer.start == 2705
     assert not any(s.text == "Dan" for s in t.segments)
+
+
+def test_speaker_written_as_a_label_keeps_the_name(corpus: Path) -> None:
+    path = PODCAST / "mlops-kubeflow-model-monitoring.md"
+    t = parse(path.read_text(encoding="utf-8"), path)
+    seg = next(
+        s for s in t.segments if s.text.startswith("Sure. I'm an engineer with a background")
+    )
+    assert seg.speaker == "Theo" and seg.start == 210
+    assert not any(s.speaker and s.speaker.endswith(":") for s in t.segments)
