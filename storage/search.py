@@ -55,6 +55,8 @@ CHAPTER_PASSAGES = 25
 FIELD_CHAPTER, FIELD_TITLE, FIELD_TOPIC = 0.7, 0.5, 0.4
 FIELD_SCORE = 0.5
 CHAPTER_BOOST = 0.5
+# "What did Hugo say about writing?": the named person saying it beats others saying it.
+SPEAKER_BOOST = 0.8
 # An everyday word in more than this share of passages ("task") needs two context words to
 # count as the term it is sometimes mis-heard for (Dask).
 COMMON_EVERYDAY = 0.002
@@ -636,7 +638,7 @@ class _Scorer:
         scale = 1.0 if self.required else 2.5
         for g in self.names:
             if c.speaker and c.speaker in g.speakers:
-                boost += 0.3 * scale
+                boost += SPEAKER_BOOST * scale
             if c.episode_id in g.guest_episodes:
                 boost += 0.4 * scale
         intent = 2.0 if self.plan.episode_intent else 1.0
