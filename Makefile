@@ -24,8 +24,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Benchmarks print figures; they read the corpus from ../shared/corpus (bench/search.py takes minutes).
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/alignment.py
+	$(BIN)/python bench/relevance.py
+	$(BIN)/python bench/slack.py
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) data/*.db data/*.db-wal data/*.db-shm
