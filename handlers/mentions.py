@@ -41,7 +41,7 @@ async def answer_question(ask: Ask, question: str, *, thread_ts: str | None) -> 
         message = render_notice(
             "Ask me about anything said on the show, for example "
             "*what is devrel?* or *argo workflows*, and I'll answer with quotes and links to "
-            f"the second they were said. For a private preview, use `{ask.command} <words>`."
+            f"the second they were said. For a private preview, use `{ask.command} &lt;words&gt;`."
         )
         await ask.outbox.post(ask.channel_id, message, thread_ts=thread_ts)
         return

@@ -348,6 +348,21 @@ async def test_mention_with_a_ping_is_escaped(bot, slack_api) -> None:
     assert "@channel argo" in displayed(post.args)
 
 
+def raw_markup(args: dict[str, Any]) -> list[str]:
+    """Every ``<...>`` Slack would read as markup that is not a link, user, channel or command."""
+    import re
+
+    text = displayed(args).replace("\\u003c", "<")
+    return [m for m in re.findall(r"<([^<>]*)>", text) if not m.startswith(("http", "@", "#", "!"))]
+
+
+async def test_greeting_shows_placeholders_as_text_not_links(bot, slack_api) -> None:
+    await bot.send(event_callback(mention_event(f"<@{BOT_USER_ID}> hi")))
+    [post] = await slack_api.wait_for("chat.postMessage")
+    assert raw_markup(post.args) == []
+    assert "&lt;words&gt;" in displayed(post.args)
+
+
 # -- request verification ------------------------------------------------------------------------
 async def test_bad_signature_is_refused(bot, slack_api) -> None:
     body = slash_command("argo", response_url=slack_api.response_url())
