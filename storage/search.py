@@ -751,9 +751,13 @@ async def search(
     text = query if isinstance(query, str) else ""
     try:
         limit = max(0, min(int(limit), MAX_LIMIT))
-        offset = max(0, min(int(offset), MAX_OFFSET))
+        offset = max(0, int(offset))
     except (TypeError, ValueError):
         limit, offset = 3, 0
+    if offset > MAX_OFFSET:  # past the last page (an old button, a hand-made --offset): no hits
+        limit = 0
+    # Paging stops at MAX_OFFSET: no "more" once the next page would start past it.
+    last_page = offset + limit >= MAX_OFFSET
     parsed = parse_query(text)
     cache = await search_cache(store)
     glossary = glossary or active_glossary()
@@ -765,7 +769,7 @@ async def search(
         if not parsed.filters.any:
             return SearchResult(text, (), None, False, notices)
         hits, more = await _listing(store, cache, plan, limit, offset)
-        return SearchResult(text, tuple(hits), None, more, notices)
+        return SearchResult(text, tuple(hits), None, more and not last_page, notices)
 
     ranked = await _ranked(store, cache, plan, offset + limit + 1)
     page = ranked[offset : offset + limit]
@@ -775,7 +779,8 @@ async def search(
         suggestion = plan.suggestion(text) if plan.corrected else None
     else:
         suggestion = await _useful_suggestion(store, cache, glossary, plan, text)
-    return SearchResult(text, hits, suggestion, len(ranked) > offset + limit, notices)
+    more = len(ranked) > offset + limit and not last_page
+    return SearchResult(text, hits, suggestion, more, notices)
 
 
 async def _useful_suggestion(

@@ -184,6 +184,23 @@ async def test_paging_replaces_the_preview(bot, slack_api) -> None:
     assert [r["query"] for r in rows] == ["kubernetes"]
 
 
+async def test_paging_ends_at_the_last_page(bot, slack_api) -> None:
+    """Search pages up to 500 hits; the last page has no Next, and a page past it says so."""
+    first = await slash(bot, slack_api, "data")
+    value = json.loads(button(first, "page_next")["value"])
+    last = {"action_id": "page_next", "value": json.dumps({**value, "p": 166})}  # hits 499-501
+    await click(bot, slack_api, last)
+    [shown] = (await slack_api.wait_for("response_url", 2))[1:]
+    assert "Quotes 499–501" in everything(shown.args)
+    assert "more below" not in everything(shown.args)
+    assert [b for b in buttons(shown.args) if b["action_id"] == "page_next"] == []
+    assert button(shown.args, "page_prev")
+    past = {"action_id": "page_next", "value": json.dumps({**value, "p": 167})}  # an old button
+    await click(bot, slack_api, past)
+    [after] = (await slack_api.wait_for("response_url", 3))[2:]
+    assert "No more quotes" in everything(after.args) and "Quotes 502" not in everything(after.args)
+
+
 async def test_dismiss_deletes_the_preview(bot, slack_api) -> None:
     preview = await slash(bot, slack_api, "argo")
     await click(bot, slack_api, button(preview, "dismiss"))

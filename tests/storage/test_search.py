@@ -89,6 +89,25 @@ async def test_paging_is_consistent(corpus_store: Store) -> None:
     assert (await search(corpus_store, "kubernetes", limit=0)).hits == ()
 
 
+async def test_paging_stops_at_the_cap(corpus_store: Store) -> None:
+    """Offsets end at MAX_OFFSET: the page that reaches it has no "more", past it is empty."""
+    from storage.search import MAX_OFFSET
+
+    before = await search(corpus_store, "data", limit=3, offset=MAX_OFFSET - 5)
+    last = await search(corpus_store, "data", limit=3, offset=MAX_OFFSET - 2)
+    past = await search(corpus_store, "data", limit=3, offset=MAX_OFFSET + 2)
+    assert before.has_more and len(last.hits) == 3
+    assert not last.has_more
+    assert past.hits == () and not past.has_more
+
+
+def test_cli_offers_no_offset_past_the_cap(search_db: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["search", "data", "--limit", "3", "--offset", "495", "--db", str(search_db)]) == 0
+    assert "More: --offset 498" in capsys.readouterr().out
+    assert main(["search", "data", "--limit", "3", "--offset", "498", "--db", str(search_db)]) == 0
+    assert "More:" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "query",
     [
