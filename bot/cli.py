@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.config import ConfigError, Settings, load_settings
 from storage import Store, StoreError, ingest_paths, list_episodes, search
 from storage.formats import FORMATS, ParseError
+from storage.ingest import IngestError
 from storage.links import deep_link
 from storage.sources import meta_from_flags
 
@@ -58,7 +59,7 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                 store, [Path(p) for p in args.paths], fmt=args.format, overrides=overrides,
                 progress=_progress(not args.quiet),
             )  # fmt: skip
-        except ValueError as exc:
+        except IngestError as exc:  # not ValueError: a bad file is that file's failure
             print(f"error: {exc}", file=sys.stderr)
             return 2
         if args.announce:

@@ -61,6 +61,10 @@ _POOL_MIN_FILES = 12
 _GROUP_ABOVE = 3
 
 
+class IngestError(ValueError):
+    """A request ingest cannot carry out as asked (one episode's flags with many files)."""
+
+
 @dataclass(frozen=True)
 class FileOutcome:
     """What happened to one file. ``status``: added, replaced, unchanged, skipped or failed.
@@ -655,7 +659,7 @@ async def ingest_paths(
     todo, metadata = _classify([f for f in files if f not in profiles], explicit)
     one_episode = overrides is not None and (overrides.id or overrides.title or overrides.url)
     if one_episode and len(todo) > 1:
-        raise ValueError(
+        raise IngestError(
             "--episode-id, --title and --url describe one episode; give them with one "
             f"transcript file, not {len(todo)} (or put a sidecar file beside each transcript)"
         )

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from storage.formats import ParseError
+from storage.formats.yaml_fields import load_yaml
 from storage.links import youtube_id
 from storage.models import Chapter, EpisodeMeta
 
@@ -189,19 +188,8 @@ def load_mapping(path: Path) -> dict[str, Any] | None:
         except json.JSONDecodeError as exc:
             raise ParseError(f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
     else:
-        try:
-            data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ParseError(
-                f"invalid YAML: {problem}; fix the syntax (quote values holding ': ')",
-                mark.line + 1 if mark is not None else None,
-            ) from None
+        data = load_yaml(text, hint="fix the syntax (quote values holding ': ')")
     return data if isinstance(data, dict) else None
-
-
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def is_sidecar(path: Path) -> bool:

@@ -14,19 +14,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from storage.formats import Format, NotATranscript, ParseError, register
+from storage.formats.yaml_fields import YamlLoader, load_yaml
 from storage.links import youtube_id
 from storage.models import Chapter, EpisodeMeta, Segment, Transcript
 
-_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DURATION = re.compile(r"^P(?:T)?(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?$", re.I)
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
 MAX_SECONDS = 24 * 3600
 
 
-class _LineLoader(_Base):  # type: ignore[misc, valid-type]
+class _LineLoader(YamlLoader):
     """Safe loader that remembers the source line of every mapping (for error messages)."""
 
     def construct_mapping(self, node, deep=False):  # noqa: ANN001
@@ -59,15 +57,7 @@ def load_front_matter(text: str, path: Path) -> tuple[dict[str, Any], int] | Non
     if found is None:
         return None
     body, first_line = found
-    try:
-        data = yaml.load(body, Loader=_LineLoader)  # noqa: S506 - a safe loader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = first_line + mark.line if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ParseError(
-            f"invalid YAML front matter: {problem}; fix the YAML syntax", line
-        ) from None
+    data = load_yaml(body, loader=_LineLoader, first_line=first_line, what="YAML front matter")
     if not isinstance(data, dict):
         raise ParseError("front matter is not a YAML mapping of fields", first_line)
     return data, first_line

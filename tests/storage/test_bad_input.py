@@ -251,3 +251,20 @@ async def test_bad_json_names_its_line(store: Store, tmp_path: Path) -> None:
     assert outcome.describe().endswith(
         "captions.json:3: cue 2: 'start' must be a number of seconds, found 'soon'"
     )
+
+
+async def test_an_impossible_date_fails_only_its_file(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "a.vtt").write_text(GOOD_VTT)
+    (tmp_path / "a.yaml").write_text("title: A\ndate: 2024-02-30\n")
+    (tmp_path / "b.vtt").write_text(GOOD_VTT)
+    (tmp_path / "c.md").write_text(
+        "---\ntitle: C\ndate: 2023-13-01\ntranscript:\n- line: Hello there.\n  sec: 1\n---\n"
+    )
+    report = await ingest_paths(store, [tmp_path])
+    assert sorted(o.describe() for o in report.failed) == [
+        f"{tmp_path / 'a.yaml'}:2: '2024-02-30' is not a real date (day is out of range for "
+        "month); write it as YYYY-MM-DD (sidecar of a.vtt, which was not ingested)",
+        f"{tmp_path / 'c.md'}:3: '2023-13-01' is not a real date (month must be in 1..12); "
+        "write it as YYYY-MM-DD",
+    ]
+    assert [o.episode_id for o in report.of("added")] == ["b"]

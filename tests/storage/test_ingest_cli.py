@@ -103,3 +103,14 @@ def test_flags_and_missing_paths(tmp_path: Path) -> None:
             "https://www.youtube.com/watch?v=AbCdEfGhIjK&t=0s",
         )
     ]
+
+
+def test_an_impossible_sidecar_date_is_that_files_error(tmp_path: Path) -> None:
+    (tmp_path / "a.vtt").write_text(VTT)
+    (tmp_path / "a.yaml").write_text("title: A\ndate: 2024-02-30\n")
+    (tmp_path / "b.vtt").write_text(VTT)
+    db = tmp_path / "e.db"
+    run = bot("ingest", "--db", str(db), str(tmp_path), cwd=tmp_path)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert f"{tmp_path / 'a.yaml'}:2: '2024-02-30' is not a real date" in run.stderr
+    assert run.stdout.startswith("1 episodes ingested")

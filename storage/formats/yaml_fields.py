@@ -1,0 +1,72 @@
+"""Loading YAML metadata (front matter, sidecars) so that every mistake names its line.
+
+PyYAML reports bad syntax as ``yaml.YAMLError`` but an impossible value it converts itself
+(``date: 2024-02-30``) as a bare ``ValueError`` with no line; both become a :class:`ParseError`
+here, so one bad file is one ``FILE:LINE: what is wrong`` and the other files still go in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+
+from storage.formats import ParseError
+
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _ValueProblem(ConstructorError):
+    """Valid syntax, impossible value (a date that does not exist): no syntax hint applies."""
+
+
+class YamlLoader(_Base):  # type: ignore[misc, valid-type]
+    """The safe loader, with impossible dates raised as YAML errors at their line."""
+
+
+def _timestamp(loader: SafeConstructor, node: yaml.Node) -> Any:
+    try:
+        return SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise _ValueProblem(
+            None,
+            None,
+            f"{node.value!r} is not a real date ({exc}); write it as YYYY-MM-DD",
+            node.start_mark,
+        ) from None
+
+
+YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
+def load_yaml(
+    text: str,
+    *,
+    loader: type = YamlLoader,
+    first_line: int = 1,
+    what: str = "YAML",
+    hint: str = "fix the YAML syntax",
+) -> Any:
+    """Parse ``text`` with a safe ``loader`` (a :class:`YamlLoader` subclass); ParseError if bad.
+
+    ``first_line`` is the file line ``text`` starts on (front matter starts below ``---``).
+
+    Example:
+        >>> load_yaml("date: 2024-02-30\\n")
+        Traceback (most recent call last):
+        storage.formats.ParseError: '2024-02-30' is not a real date (day is out of range for month); write it as YYYY-MM-DD
+    """  # noqa: E501
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = first_line + mark.line if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if isinstance(exc, _ValueProblem):
+            raise ParseError(problem, line) from None
+        raise ParseError(f"invalid {what}: {problem}; {hint}", line) from None
+    except ValueError as exc:  # another value PyYAML could not convert; it gives no line
+        raise ParseError(f"invalid {what}: {exc}", None) from None
+    except RecursionError:
+        raise ParseError(f"invalid {what}: nested too deeply to be metadata", None) from None
