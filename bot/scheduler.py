@@ -8,15 +8,18 @@ is the serving app's loop: on start and every minute it posts this week's digest
 come and it isn't posted yet (so a bot that was down at 09:00 posts when it is back, within the
 same week, and never a burst of old weeks), and announces newly ingested episodes.
 
-A crash between claiming and posting leaves a claim without a ts. After :data:`LEASE` another
-run looks in the channel for the message (it carries metadata naming the week or episode): if it
-is there its ts is recorded; if it is not, it is posted; if the bot cannot tell (no
-``channels:history`` scope), it does not post, so there is never a second copy.
+Stopping the app lets a post under way finish (for up to :data:`STOP_GRACE_SECONDS`), so a
+restart does not leave a post half-recorded. A crash between claiming and recording the post
+still can: it leaves a claim without a ts. After :data:`LEASE` another run looks in the channel
+for the message (it carries metadata naming the week or episode): if it is there its ts is
+recorded; if it is not, it is posted; if the bot cannot tell (no ``channels:history`` scope), it
+does not post, so there is never a second copy.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Callable
@@ -56,6 +59,9 @@ log = logging.getLogger("episode_bot.scheduler")
 # gives up after 30 s).
 LEASE = timedelta(minutes=5)
 POLL_SECONDS = 60.0
+# How long stopping the app waits for a round in progress (a post normally takes well under a
+# second; container runtimes kill a process 10 s after asking it to stop).
+STOP_GRACE_SECONDS = 8.0
 RETRY_AFTER_FAILURE = timedelta(minutes=10)
 # The serving bot announces only recent arrivals, a few at a time: a bigger batch is a
 # catalogue import, and a channel should not get dozens of "new episode" posts at once.
@@ -517,10 +523,18 @@ class Scheduler:
         >>> await scheduler.stop()    # doctest: +SKIP
     """
 
-    def __init__(self, poster: Poster, *, poll_seconds: float | None = None):
+    def __init__(
+        self,
+        poster: Poster,
+        *,
+        poll_seconds: float | None = None,
+        stop_grace: float | None = None,
+    ):
         self.poster = poster
         self.poll_seconds = poll_seconds or POLL_SECONDS
+        self.stop_grace = STOP_GRACE_SECONDS if stop_grace is None else stop_grace
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._resume: dict[str, datetime] = {}
         self.ran_once = asyncio.Event()  # set after the first round (tests and logs wait on it)
 
@@ -544,16 +558,32 @@ class Scheduler:
                 "weekly digest to %s on %s; next %s", poster.digest_channel,
                 poster.schedule.describe(), poster.schedule.next_run(poster.clock()),
             )  # fmt: skip
+        self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="episode-bot scheduler")
 
     async def stop(self) -> None:
+        """Stop the loop. A round under way finishes first (bounded by ``stop_grace``): cutting
+        a post off between Slack accepting it and its ts being recorded would leave the next
+        start to find out from the channel's history whether it went out."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        if task is None:
+            return
+        self._stopping.set()
+        try:
+            await asyncio.wait({task}, timeout=self.stop_grace)
+        finally:
+            if not task.done():
+                log.warning(
+                    "stopped in the middle of a round after waiting %.0f s; if a post was under "
+                    "way, the next start checks the channel before posting it again",
+                    self.stop_grace,
+                )
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            elif not task.cancelled() and task.exception() is not None:
+                log.error("the scheduler stopped on an error", exc_info=task.exception())
+            self._stopping.clear()  # tick() may still be called by hand (the CLI, tests)
 
     async def tick(self) -> list[PostResult]:
         """One round: the digest if due, then announcements. Never raises."""
@@ -565,6 +595,8 @@ class Scheduler:
         if self.poster.announce_channel:
             jobs.append(("announce", lambda: self.poster.announce_new(now=now)))
         for name, job in jobs:
+            if self._stopping.is_set():
+                break  # stopping: finish the post under way, start no other
             if self._resume.get(name, now) > now:
                 continue  # failed recently; don't hammer Slack or the log
             try:
@@ -596,9 +628,11 @@ class Scheduler:
             "; ".join(f"{r.kind} {r.key} {r.status}" for r in results) or "nothing due",
         )
         self.ran_once.set()
-        while True:
-            await asyncio.sleep(self.seconds_to_next())
-            await self.tick()
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.seconds_to_next())
+            if not self._stopping.is_set():
+                await self.tick()
 
 
 async def start_scheduler(deps: Any, client: AsyncWebClient) -> Callable[[], Any] | None:

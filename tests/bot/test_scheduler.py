@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +34,8 @@ DIGEST = "C0DIGEST"
 NEWS = "C0NEWS"
 # Real episodes that "arrive" in the tests: removed from the copied catalogue, then ingested.
 ARRIVING = ("lean-mlops-for-startups", "devrel-open-source-machine-learning")
+# Waits on the background loop are for an event, bounded by this: only a broken loop reaches it.
+DEADLINE = 30.0
 
 
 class Clock:
@@ -156,6 +160,12 @@ async def client(slack_api: SlackApi):
         await web.session.close()
 
 
+async def first_round(scheduler: Scheduler) -> None:
+    """Start ``scheduler`` and wait (bounded) until its first round has run."""
+    await scheduler.start()
+    await asyncio.wait_for(scheduler.ran_once.wait(), DEADLINE)
+
+
 def make_poster(store: Store, client: AsyncWebClient, clock: Clock, **kwargs) -> Poster:
     options = {
         "digest_channel": DIGEST,
@@ -234,16 +244,46 @@ async def test_two_processes_in_turn_post_once(
 ) -> None:
     await arrive(corpus_store, *ARRIVING, at=NOW - timedelta(days=1))
     first = Scheduler(make_poster(corpus_store, client, Clock(NOW)))
-    await first.start()
-    await first.ran_once.wait()
+    await first_round(first)
     await first.stop()
     async with await Store.open(corpus_store.path) as other:  # a restarted process
         second = Scheduler(make_poster(other, client, Clock(NOW + timedelta(seconds=5))))
-        await second.start()
-        await second.ran_once.wait()
+        await first_round(second)
         await second.stop()
-    await slack_api.quiet()
+    # Both have stopped, so every call they made has arrived.
     assert len(slack_api.calls_to("chat.postMessage")) == 1
+
+
+async def test_stopping_waits_for_the_post_under_way_but_not_forever(
+    corpus_store: Store,
+    client: AsyncWebClient,
+    slack_api: SlackApi,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await arrive(corpus_store, ARRIVING[0], at=NOW - timedelta(days=1))
+    slack_answers = slack_api.hold("chat.postMessage")
+    scheduler = Scheduler(make_poster(corpus_store, client, Clock(NOW)), stop_grace=0.2)
+    await scheduler.start()
+    deadline = asyncio.get_running_loop().time() + DEADLINE
+    while await get_post(corpus_store, "digest", "2026-W49") is None:  # claimed: posting
+        assert asyncio.get_running_loop().time() < deadline, "the digest was never claimed"
+        await asyncio.sleep(0.02)
+    # Slack does not answer within the grace: the stop gives up on it rather than hang, and
+    # the claim stays for the next start to check (see the interrupted-post tests above).
+    with caplog.at_level(logging.WARNING, logger="episode_bot.scheduler"):
+        await asyncio.wait_for(scheduler.stop(), DEADLINE)
+    assert "stopped in the middle of a round" in caplog.text
+    record = await get_post(corpus_store, "digest", "2026-W49")
+    assert record is not None and record.state == "claimed"
+    slack_answers.set()
+    # The same scheduler can still run a round by hand afterwards (the stop is not sticky).
+    scheduler.poster.clock.now = NOW + LEASE + timedelta(minutes=1)
+    slack_api.reply("conversations.history", json={"ok": True, "messages": [
+        {"ts": "1700000000.000777", "metadata": {
+            "event_type": METADATA_TYPE, "event_payload": {"kind": "digest", "key": "2026-W49"}}},
+    ]})  # fmt: skip
+    [result] = await scheduler.tick()
+    assert (result.status, result.ts) == ("recovered", "1700000000.000777")
 
 
 async def test_empty_week_is_skipped_and_stays_skipped(
@@ -348,8 +388,7 @@ async def test_new_episodes_are_announced_once_and_the_catalogue_never(
     clock = Clock(NOW)
     poster = make_poster(corpus_store, client, clock, digest_channel=None, announce_channel=NEWS)
     scheduler = Scheduler(poster)
-    await scheduler.start()  # first start: the 198 episodes there are the watermark
-    await scheduler.ran_once.wait()
+    await first_round(scheduler)  # first start: the 198 episodes there are the watermark
     await scheduler.stop()
     assert slack_api.calls_to("chat.postMessage") == []
     # Another process ingests two real episodes while the bot serves.
@@ -375,8 +414,7 @@ async def test_new_episodes_are_announced_once_and_the_catalogue_never(
     clock.now = NOW + timedelta(minutes=2)
     assert await scheduler.tick() == []
     restarted = Scheduler(poster)
-    await restarted.start()
-    await restarted.ran_once.wait()
+    await first_round(restarted)
     await restarted.stop()
     assert len(slack_api.calls_to("chat.postMessage")) == 2
 
