@@ -2,6 +2,9 @@
 
 Signed requests go to bot.app's production wiring on 127.0.0.1; what Slack would receive is read
 from the local Web API stand-in. Time is injected by replacing bot.scheduler.utc_now.
+
+Serving instances run in the background, so every wait here is for a condition (a log line, a
+row, a call), bounded by a deadline that only a broken bot reaches; never a fixed sleep.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ import asyncio
 import json
 import logging
 import shutil
-import socket
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -135,25 +138,51 @@ async def test_a_refused_post_is_explained_to_the_admin(
 
 
 # -- while serving -------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Only a broken bot reaches these; a loaded CI machine must not (they are not timings).
+DEADLINE = 30.0
 
 
-async def run_instance(settings, until) -> None:  # noqa: ANN001
-    """Serve until ``until()`` is true (bounded), then stop, like a process being restarted."""
+async def wait_until(
+    condition: Callable[[], bool | Awaitable[bool]],
+    what: str,
+    *,
+    serving: asyncio.Task | None = None,
+) -> None:
+    """Return once ``condition()`` is true; fail after DEADLINE, or at once if ``serving`` ended."""
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        outcome = condition()
+        if not isinstance(outcome, bool):
+            outcome = await outcome
+        if outcome:
+            return
+        if serving is not None and serving.done():
+            raise AssertionError(f"the instance stopped before {what}: {serving.exception()!r}")
+        assert time.monotonic() < deadline, f"waited {DEADLINE:.0f} s for {what}"
+        await asyncio.sleep(0.02)
+
+
+async def run_instance(settings, until, what: str = "what was expected") -> None:  # noqa: ANN001
+    """Serve until ``until()`` is true (bounded), then stop, like a process being restarted.
+
+    When this returns the instance has stopped, so every call it made is in the stand-in's list.
+    """
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop=stop))
-    deadline = time.monotonic() + 10
     try:
-        while not until():
-            assert time.monotonic() < deadline, "the instance never did what was expected"
-            assert not task.done(), task.exception()
-            await asyncio.sleep(0.02)
+        await wait_until(until, what, serving=task)
     finally:
         stop.set()
-        await asyncio.wait_for(task, 10)
+        await asyncio.wait_for(task, DEADLINE)
+
+
+def digest_recorded(db: Path, week: str = "2026-W49") -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        async with await Store.open(db) as store:
+            record = await get_post(store, "digest", week)
+        return record is not None and record.state == "posted"
+
+    return check
 
 
 def logged(caplog: pytest.LogCaptureFixture, words: str, count: int = 1):
@@ -164,15 +193,54 @@ async def test_two_instances_started_one_after_the_other_post_once(
     digest_db: Path, slack_api: SlackApi, frozen, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="episode_bot.scheduler")
-    settings = test_settings(digest_db, slack_api, port=free_port(), **DIGEST_SETTINGS)
-    # The first instance starts after 09:00: it catches up this week's digest.
-    await run_instance(settings, lambda: bool(slack_api.calls_to("chat.postMessage")))
+    settings = test_settings(digest_db, slack_api, **DIGEST_SETTINGS)
+    # The first instance starts after 09:00: it catches up this week's digest. It is stopped
+    # once the post is recorded (Slack having the message is not enough: see the next test).
+    await run_instance(settings, digest_recorded(digest_db), "the digest to be recorded")
     # A restart an hour later: it looks, finds the week posted, and posts nothing.
     frozen["now"] = NOW + timedelta(hours=1)
-    await run_instance(settings, logged(caplog, "first round: digest 2026-W49 already"))
-    await slack_api.quiet()
+    await run_instance(
+        settings, logged(caplog, "first round: digest 2026-W49 already"), "'already posted'"
+    )
     [call] = slack_api.calls_to("chat.postMessage")
     assert call.args["metadata"]["event_payload"] == {"kind": "digest", "key": "2026-W49"}
+
+
+async def test_an_instance_stopped_while_posting_records_the_post_before_it_stops(
+    digest_db: Path, slack_api: SlackApi, frozen, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A restart that lands while Slack is taking the digest: the stop lets the post finish and
+    be recorded, so the next instance knows it went out (it once posted a second copy)."""
+    caplog.set_level(logging.INFO, logger="episode_bot.scheduler")
+    settings = test_settings(digest_db, slack_api, **DIGEST_SETTINGS)
+    slack_answers = slack_api.hold("chat.postMessage")
+
+    async def claimed() -> bool:
+        async with await Store.open(digest_db) as store:
+            record = await get_post(store, "digest", "2026-W49")
+        return record is not None and record.state == "claimed"
+
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(settings, stop=stop))
+    try:
+        await wait_until(claimed, "the digest to be claimed", serving=serving)
+        stop.set()  # SIGTERM while the post is under way
+        await asyncio.wait({serving}, timeout=0.3)
+        assert not serving.done(), "stopped without waiting for the post under way"
+    finally:
+        slack_answers.set()  # Slack answers
+        stop.set()
+        await asyncio.wait_for(serving, DEADLINE)
+    [call] = slack_api.calls_to("chat.postMessage")
+    async with await Store.open(digest_db) as store:
+        record = await get_post(store, "digest", "2026-W49")
+    assert record is not None and record.ts == call.answer["ts"]
+    # The next instance, an hour later, finds the week posted.
+    frozen["now"] = NOW + timedelta(hours=1)
+    await run_instance(
+        settings, logged(caplog, "first round: digest 2026-W49 already"), "'already posted'"
+    )
+    assert len(slack_api.calls_to("chat.postMessage")) == 1
 
 
 async def test_serving_bot_announces_an_episode_another_process_ingested(
@@ -184,20 +252,27 @@ async def test_serving_bot_announces_an_episode_another_process_ingested(
 ) -> None:
     caplog.set_level(logging.INFO, logger="episode_bot.scheduler")
     monkeypatch.setattr(bot.scheduler, "POLL_SECONDS", 0.05)
-    settings = test_settings(digest_db, slack_api, port=free_port(), announce_channel=NEWS)
+    settings = test_settings(digest_db, slack_api, announce_channel=NEWS)
 
     async def ingest_while_serving() -> None:
-        await asyncio.sleep(0.3)  # the bot is up and has set its watermark
+        # Once the first round has run, the bot has set its watermark: what arrives now is new.
+        await wait_until(logged(caplog, "first round"), "the bot's first round")
         async with await Store.open(digest_db) as other:  # `python -m bot ingest`, elsewhere
             report = await ingest_paths(other, [PODCAST / f"{e}.md" for e in LATER])
             assert [o.status for o in report.outcomes] == ["added"]
 
+    def announced() -> bool:
+        if side.done():
+            side.result()  # the ingest's own failure, if it failed
+        return side.done() and bool(slack_api.calls_to("chat.postMessage"))
+
     side = asyncio.create_task(ingest_while_serving())
-    await run_instance(settings, lambda: bool(slack_api.calls_to("chat.postMessage")))
-    await side
+    try:
+        await run_instance(settings, announced, "the announcement")
+    finally:
+        side.cancel()  # a no-op once it is done
     # Restarted: the episode is not announced again, and the catalogue never was.
-    await run_instance(settings, logged(caplog, "first round", 2))
-    await slack_api.quiet()
+    await run_instance(settings, logged(caplog, "first round", 2), "the restart's first round")
     [call] = slack_api.calls_to("chat.postMessage")
     assert call.args["channel"] == NEWS
     assert call.args["metadata"]["event_payload"] == {"kind": "announcement", "key": LATER[0]}
