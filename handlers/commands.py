@@ -37,6 +37,17 @@ LATEST_COUNT = 5
 
 Handler = Callable[[Ask, str], Awaitable[None]]
 
+# The search query language (storage/query.py), as `/episodes help` shows it: (example, meaning).
+QUERY_SYNTAX: tuple[tuple[str, str], ...] = (
+    ('"argo workflows"', "exact phrase"),
+    ("-spark", "leave out a word"),
+    ("guest:hugo", "episodes with this guest"),
+    ("speaker:alexey", "said by this person"),
+    ("episode:devrel", "in episodes whose id or title has these words"),
+    ("after:2023-01", "published after"),
+    ("before:2024-06-30", "published before"),
+)
+
 
 @dataclass(frozen=True)
 class Subcommand:
@@ -171,7 +182,7 @@ async def episode(ask: Ask, words: str) -> None:
 async def show_help(ask: Ask, words: str) -> None:
     rows = sorted(SUBCOMMANDS, key=lambda row: row.name == "help")  # help last, else table order
     lines = [HelpLine(row.usage, row.help, row.examples) for row in rows]
-    await ask.outbox.private(render_help(ask.command, lines))
+    await ask.outbox.private(render_help(ask.command, lines, syntax=QUERY_SYNTAX))
 
 
 def register(app) -> None:  # noqa: ANN001 - slack_bolt.async_app.AsyncApp

@@ -263,6 +263,19 @@ def _hit_plain(hit: Hit) -> str:
     return line + (f" {link(hit.url)}" if hit.url else "")
 
 
+NOTICE_CHARS = 300
+
+
+def _notices(result: SearchResult) -> list[dict[str, Any]]:
+    """What search said about the query itself (a dropped filter, an unknown guest), escaped."""
+    lines = [f"ⓘ {safe(n, NOTICE_CHARS)}" for n in result.notices[:5] if n.strip()]
+    return [context(*lines)] if lines else []
+
+
+def _notices_plain(result: SearchResult) -> list[str]:
+    return [escape(clip(n, NOTICE_CHARS)) for n in result.notices[:5] if n.strip()]
+
+
 def render_results(
     result: SearchResult,
     *,
@@ -278,9 +291,10 @@ def render_results(
     last = first + len(result.hits) - 1
     q = safe(query, 500)
     blocks: list[dict[str, Any]] = [
-        context(f"Quotes {first}–{last} for *{q}*" + (" · more below" if result.has_more else ""))
+        context(f"Quotes {first}–{last} for *{q}*" + (" · more below" if result.has_more else "")),
+        *_notices(result),
     ]
-    room = (MAX_BLOCKS - 4) // 3  # header, suggestion, actions; three blocks per hit
+    room = (MAX_BLOCKS - 5) // 3  # header, notices, suggestion, actions; three blocks per hit
     for i, hit in enumerate(result.hits[:room]):
         text, meta = _hit_lines(hit)
         share = button(
@@ -302,6 +316,7 @@ def render_results(
     blocks.append(actions(*nav))
     text = _fallback(
         f"Quotes {first}–{last} for “{escape(clip(query, 200))}”:",
+        *_notices_plain(result),
         *(_hit_plain(h) for h in result.hits[:room]),
     )
     return Message(text, tuple(blocks))
@@ -331,11 +346,11 @@ def render_nothing_found(result: SearchResult, *, command: str, page: int = 0) -
     if page > 0:
         buttons.insert(0, button("◀ Previous", PAGE_PREV, {"q": result.query, "p": page - 1}))
     buttons.append(button("Dismiss", DISMISS))
-    blocks = [section("\n".join(lines))]
+    blocks = [section("\n".join(lines)), *_notices(result)]
     if tip:
         blocks.append(context(tip))
     blocks.append(actions(*buttons))
-    plain = [f"Nothing found for “{escape(clip(result.query, 200))}”."]
+    plain = [f"Nothing found for “{escape(clip(result.query, 200))}”.", *_notices_plain(result)]
     if result.suggestion:
         plain.append(f"Did you mean “{escape(clip(result.suggestion, 200))}”?")
     return Message(_fallback(*plain, tip), tuple(blocks))
@@ -351,9 +366,12 @@ def render_answer(result: SearchResult, *, command: str) -> Message:
         else:
             lines.append("Try other words or a guest's name.")
         text = "\n".join(lines)
-        return Message(_fallback(text.replace("*", "")), (section(text),))
-    blocks: list[dict[str, Any]] = [context(f"From the episodes, for “{q}”:")]
-    room = (MAX_BLOCKS - 3) // 2
+        return Message(
+            _fallback(text.replace("*", ""), *_notices_plain(result)),
+            (section(text), *_notices(result)),
+        )
+    blocks: list[dict[str, Any]] = [context(f"From the episodes, for “{q}”:"), *_notices(result)]
+    room = (MAX_BLOCKS - 4) // 2
     for hit in result.hits[:room]:
         text, meta = _hit_lines(hit)
         blocks += [section(text), context(meta)]
@@ -363,6 +381,7 @@ def render_answer(result: SearchResult, *, command: str) -> Message:
     blocks.append(context(more))
     text = _fallback(
         f"From the episodes, for “{escape(clip(result.query, 200))}”:",
+        *_notices_plain(result),
         *(_hit_plain(h) for h in result.hits[:room]),
     )
     return Message(text, tuple(blocks))
@@ -478,8 +497,17 @@ class HelpLine:
     examples: tuple[str, ...] = ()
 
 
-def render_help(command: str, lines: Iterable[HelpLine], *, intro: str | None = None) -> Message:
-    """Usage and examples, from the table of subcommands (handlers/commands.py)."""
+def render_help(
+    command: str,
+    lines: Iterable[HelpLine],
+    *,
+    intro: str | None = None,
+    syntax: Sequence[tuple[str, str]] = (),
+) -> Message:
+    """Usage and examples, from the table of subcommands (handlers/commands.py).
+
+    ``syntax``: the search query language as (example, meaning) rows, shown after the usage.
+    """
     lines = list(lines)
     usage = [f"`{command} {escape(line.usage)}`  {escape(line.help)}".replace("  ", " — ", 1)
              for line in lines]  # fmt: skip
@@ -494,6 +522,9 @@ def render_help(command: str, lines: Iterable[HelpLine], *, intro: str | None = 
         chunk = f"{chunk}\n{line}" if chunk else line
     if chunk:
         blocks.append(section(chunk))
+    if syntax:
+        parts = [f"`{escape(example)}` {escape(meaning)}" for example, meaning in syntax]
+        blocks.append(section(cut("*In a search:* " + " · ".join(parts), MAX_SECTION_TEXT)))
     if examples:
         blocks.append(context(clip("Try: " + " · ".join(examples[:12]), MAX_SECTION_TEXT)))
     blocks.append(
@@ -504,6 +535,8 @@ def render_help(command: str, lines: Iterable[HelpLine], *, intro: str | None = 
     )
     blocks.append(actions(button("Dismiss", DISMISS)))
     plain = [head] + [f"{command} {line.usage} — {line.help}" for line in lines]
+    if syntax:
+        plain.append("In a search: " + " · ".join(f"{ex} {meaning}" for ex, meaning in syntax))
     return Message(_fallback(*(escape(p) for p in plain)), tuple(blocks))
 
 

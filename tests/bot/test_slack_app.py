@@ -230,6 +230,20 @@ async def test_help_and_empty_command_come_from_the_subcommand_table(bot, slack_
         SUBCOMMANDS[:] = [row for row in SUBCOMMANDS if row.name != "ping"]
 
 
+async def test_search_notices_are_shown(bot, slack_api) -> None:
+    """What search says about the query (a dropped date, an unknown guest) reaches the member."""
+    args = await slash(bot, slack_api, "argo after:yesterday")
+    assert "after:yesterday is not a date" in displayed(args)
+    args = await slash(bot, slack_api, "argo guest:zzqxv", key="r2")
+    assert "No guest matches “zzqxv”" in displayed(args)
+    await bot.send(event_callback(mention_event(f"<@{BOT_USER_ID}> argo before:someday")))
+    [post] = await slack_api.wait_for("chat.postMessage")
+    assert "before:someday is not a date" in displayed(post.args)
+    help_ = displayed(await slash(bot, slack_api, "help", key="r3"))
+    for word in ("guest:", "speaker:", "episode:", "after:", "before:", "-spark", "exact phrase"):
+        assert word in help_
+
+
 async def test_latest_lists_the_newest_episodes(bot, slack_api) -> None:
     args = await slash(bot, slack_api, "latest")
     newest = await list_episodes(bot.store, limit=5)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from handlers.commands import clean_query
+from handlers.commands import QUERY_SYNTAX, clean_query
 from handlers.render import (
     HelpLine,
     Message,
@@ -25,6 +25,7 @@ from handlers.render import (
     render_shared,
 )
 from storage.models import Chapter, Episode, Hit, SearchResult
+from storage.query import parse_query
 from tests.slack_api import block_kit_problems
 
 NASTY = '<!channel> & <@U123> <https://evil.example|click> "quoted" \\ back > '
@@ -77,8 +78,9 @@ HITS = tuple(big_hit(i) for i in range(40))
 
 
 def every_message() -> dict[str, Message]:
-    result = SearchResult(QUERY, HITS, suggestion=long_text(1000), has_more=True)
-    empty = SearchResult(QUERY, (), suggestion=long_text(1000))
+    notices = tuple(long_text(1000) for _ in range(8))
+    result = SearchResult(QUERY, HITS, suggestion=long_text(1000), has_more=True, notices=notices)
+    empty = SearchResult(QUERY, (), suggestion=long_text(1000), notices=notices)
     lines = [
         HelpLine("cmd" + long_text(300), "help " + long_text(500), (long_text(200),) * 5)
         for _ in range(40)
@@ -104,6 +106,9 @@ def every_message() -> dict[str, Message]:
         "latest": render_latest([big_episode(i) for i in range(100)], command="/episodes"),
         "latest, none": render_latest([], command="/episodes"),
         "help": render_help("/episodes", lines),
+        "help, query language": render_help(
+            "/episodes", lines, syntax=[(long_text(200), long_text(300))] * 30
+        ),
         "notice": render_notice(escape(long_text(10000))),
     }
 
@@ -185,3 +190,35 @@ def test_matched_via_and_suggestion_are_shown() -> None:
     assert "Did you mean *argo*?" in nothing.blocks[0]["text"]["text"]
     [suggest, _dismiss] = nothing.buttons()
     assert decode_value(suggest["value"]) == {"q": "argo", "p": 0}
+
+
+def test_notices_are_shown_escaped_wherever_results_are() -> None:
+    notice = "No guest matches “hugoo”. Did you mean guest:hugo? <!channel>"
+    hit = Hit("e", "Title", 1.0, 2.0, None, "a quote", None, 1.0)
+    found = SearchResult("argo guest:hugoo", (hit,), notices=(notice,))
+    empty = SearchResult("argo guest:hugoo", (), notices=(notice,))
+    escaped = "No guest matches “hugoo”. Did you mean guest:hugo? &lt;!channel&gt;"
+    for message in (
+        render_results(found, page=0, per_page=3, command="/episodes"),
+        render_nothing_found(empty, command="/episodes"),
+        render_answer(found, command="/episodes"),
+        render_answer(empty, command="/episodes"),
+    ):
+        contexts = [
+            e["text"] for b in message.blocks if b["type"] == "context" for e in b["elements"]
+        ]
+        assert any(escaped in text for text in contexts), message.blocks
+        assert escaped in message.text  # the fallback too
+
+
+def test_help_explains_the_query_language() -> None:
+    message = render_help("/episodes", [HelpLine("help", "this message")], syntax=QUERY_SYNTAX)
+    shown = "\n".join(b["text"]["text"] for b in message.blocks if b["type"] == "section")
+    for example, meaning in QUERY_SYNTAX:
+        assert escape(example) in shown and meaning in shown
+    # Each example really is that part of the language.
+    parsed = [parse_query(example) for example, _ in QUERY_SYNTAX]
+    assert [t.kind for t in parsed[0].terms] == ["phrase"]
+    assert [t.negated for t in parsed[1].terms] == [True]
+    f = [p.filters for p in parsed[2:]]
+    assert f[0].guest and f[1].speaker and f[2].episode and f[3].dates.start and f[4].dates.end
