@@ -187,22 +187,37 @@ def encode_value(fields: dict[str, Any]) -> str:
     """Button value as compact JSON, within 2,000 chars (a long query ``q`` is clipped to fit).
 
     A click on an ephemeral message arrives without the message, so the value is all we get back.
+
+    Raises:
+        ValueError: the other fields alone (e.g. an episode id) exceed 2,000 chars; Slack would
+            refuse the whole message, so this fails here, where the cause is visible.
+
+    Example:
+        >>> encode_value({"q": "argo", "p": 1})
+        '{"q":"argo","p":1}'
     """
 
     def dump(f: dict[str, Any]) -> str:
         return json.dumps(f, ensure_ascii=False, separators=(",", ":"))
 
     out = dump(fields)
-    if len(out) <= MAX_BUTTON_VALUE or not fields.get("q"):
+    if len(out) <= MAX_BUTTON_VALUE:
         return out
-    low, high = 0, len(fields["q"])  # the longest prefix of q that fits
-    while low < high:
-        mid = (low + high + 1) // 2
-        if len(dump({**fields, "q": fields["q"][:mid]})) <= MAX_BUTTON_VALUE:
-            low = mid
-        else:
-            high = mid - 1
-    return dump({**fields, "q": fields["q"][:low]})
+    if isinstance(fields.get("q"), str) and fields["q"]:
+        low, high = 0, len(fields["q"])  # the longest prefix of q that fits
+        while low < high:
+            mid = (low + high + 1) // 2
+            if len(dump({**fields, "q": fields["q"][:mid]})) <= MAX_BUTTON_VALUE:
+                low = mid
+            else:
+                high = mid - 1
+        out = dump({**fields, "q": fields["q"][:low]})
+        if len(out) <= MAX_BUTTON_VALUE:
+            return out
+    raise ValueError(
+        f"button value is {len(out)} chars, over Slack's {MAX_BUTTON_VALUE} "
+        f"(fields: {', '.join(f'{k}={len(str(v))} chars' for k, v in fields.items())})"
+    )
 
 
 def decode_value(value: str | None) -> dict[str, Any]:

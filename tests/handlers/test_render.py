@@ -168,6 +168,15 @@ def test_button_value_clips_a_long_query_to_fit() -> None:
     assert fields["e"] == "episode" and fields["q"].startswith('"\\')
 
 
+def test_button_value_too_long_without_a_query_fails_loudly() -> None:
+    episode_id = "e" * 2500
+    with pytest.raises(ValueError, match="over Slack's 2000"):
+        encode_value({"e": episode_id})
+    with pytest.raises(ValueError, match="over Slack's 2000"):
+        encode_value({"e": episode_id, "q": "argo workflows", "p": 0})
+    assert len(encode_value({"e": "e" * 1900, "q": "argo " * 100})) <= 2000
+
+
 def test_clean_query_reads_slack_markup_as_words() -> None:
     assert clean_query("<!channel> <@U123|alice> see <https://x.example|docs>") == (
         "@channel alice see docs"
