@@ -165,8 +165,8 @@ class Console:
         if line.lower() in QUIT:
             return False
         ask = self.ask()
-        if line.isdigit():
-            n = int(line)
+        if line.isdecimal():  # not isdigit(): "²" is a digit that int() refuses
+            n = int(line) if len(line) <= 9 else 0  # int() refuses 4,300+ digits
             if not 1 <= n <= len(self.buttons):
                 have = f"1–{len(self.buttons)}" if self.buttons else "none right now"
                 self.say(f"No button {n} (buttons: {have}).")

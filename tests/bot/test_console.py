@@ -57,6 +57,13 @@ async def test_dismiss_forgets_the_buttons(bot_db: Path) -> None:
     assert "No button 1 (buttons: none right now)" in shown
 
 
+async def test_odd_digits_are_not_a_crash(bot_db: Path) -> None:
+    shown = await console(bot_db, ["/episodes latest", "²", "２", "9" * 5000, "quit"])
+    assert "Traceback" not in shown and "went wrong" not in shown
+    assert "Chapters" in shown.split("you> ２")[1]  # fullwidth 2: the second button
+    assert "No button 0 (buttons: 1–" in shown
+
+
 def test_mrkdwn_for_the_terminal() -> None:
     plain = Style(False)
     text = "*Title* &amp; _chapter_\n> “quote &lt;x&gt;”\n<https://a.example/?t=1|▶ 0:01> <@U0YOU>"
