@@ -112,7 +112,8 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.now:
         _need_slack(settings, "DIGEST_CHANNEL", settings.digest_channel, "digest --now")
-    async with await Store.open(args.db or settings.database_path) as store:
+    db = args.db or settings.database_path
+    async with await Store.open(db, create=bool(args.now)) as store:  # a preview only reads
         if args.now:
             from bot.app import build_client
 
@@ -150,7 +151,7 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_episodes(args: argparse.Namespace, settings: Settings) -> int:
-    async with await Store.open(args.db or settings.database_path) as store:
+    async with await Store.open(args.db or settings.database_path, create=False) as store:
         episodes = await list_episodes(store)
     if args.json:
         print(json.dumps([
@@ -179,7 +180,7 @@ async def cmd_episodes(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     query = " ".join(args.query)
-    async with await Store.open(args.db or settings.database_path) as store:
+    async with await Store.open(args.db or settings.database_path, create=False) as store:
         result = await search(store, query, limit=args.limit, offset=args.offset)
     if args.json:
         for notice in result.notices:  # stdout stays one JSON array
@@ -281,7 +282,10 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console import run_console
 
-    return await run_console(_settings_with_db(args, settings))
+    settings = _settings_with_db(args, settings)
+    # The console only searches: a typo in --db must not leave an empty database behind.
+    await (await Store.open(settings.database_path, create=False)).close()
+    return await run_console(settings)
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

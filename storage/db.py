@@ -50,6 +50,13 @@ async def _pack_segments(conn: aiosqlite.Connection) -> None:
     await conn.execute("DROP TABLE segments")
 
 
+async def _digest_archive_stable(conn: aiosqlite.Connection) -> None:
+    """Archive quotes the digest used: by (episode, second, words), not by passage id."""
+    from storage.digest import stable_archive_quotes
+
+    await stable_archive_quotes(conn)
+
+
 # Applied in this order, each once, each in its own transaction. Append only.
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -325,6 +332,7 @@ MIGRATIONS: list[Migration] = [
         """,
     ),
     Migration("0006_packed_segments", run=_pack_segments),
+    Migration("0007_digest_archive_stable", run=_digest_archive_stable),
 ]
 
 
@@ -348,13 +356,49 @@ class Store:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path, *, migrate: bool = True) -> Store:
+    async def open(cls, path: str | Path, *, migrate: bool = True, create: bool = True) -> Store:
+        """Open (``create``: or make, with its folders) the database file at ``path``.
+
+        Raises StoreError for a path that cannot be a database file, and, with
+        ``create=False`` (commands that only read), for a file that does not exist yet.
+
+        Example:
+            >>> store = await Store.open("data/episodes.db", create=False)  # doctest: +SKIP
+        """
         path = str(path)
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            file = Path(path)
+            if file.is_dir():
+                raise StoreError(
+                    f"{path} is a folder, not a database file; give a file name, like "
+                    f"{file / 'episodes.db'}"
+                )
+            if not create and not file.exists():
+                raise StoreError(
+                    f"no database at {path}; ingest episodes first: "
+                    f"python -m bot ingest PATH --db {path}"
+                )
+            try:
+                file.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                why = (
+                    f"{exc.filename} is a file, not a folder"
+                    if isinstance(exc, FileExistsError | NotADirectoryError)
+                    else f"{exc.strerror or exc}: {exc.filename}"
+                )
+                raise StoreError(
+                    f"{path}: cannot create the folder for the database ({why}); point "
+                    "DATABASE_PATH or --db at a file in a folder you can write to"
+                ) from None
+        conn = aiosqlite.connect(path, isolation_level=None)
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
+            await conn
         except sqlite3.Error as exc:
+            # aiosqlite stops its thread on a failed connect but does not wait for it; wait
+            # here, or it reports to an event loop that may be closed by then (a traceback).
+            thread = getattr(conn, "_thread", None)
+            if thread is not None and thread.is_alive():
+                await asyncio.to_thread(thread.join, 5)
             raise StoreError(f"{path}: cannot open the database: {exc}") from exc
         conn.row_factory = aiosqlite.Row
         store = cls(conn, path)

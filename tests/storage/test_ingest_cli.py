@@ -114,3 +114,20 @@ def test_an_impossible_sidecar_date_is_that_files_error(tmp_path: Path) -> None:
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert f"{tmp_path / 'a.yaml'}:2: '2024-02-30' is not a real date" in run.stderr
     assert run.stdout.startswith("1 episodes ingested")
+
+
+def test_a_bad_or_missing_database_is_one_clear_line(tmp_path: Path) -> None:
+    typo = tmp_path / "typo" / "nested" / "x.db"
+    for command in (["search", "argo"], ["episodes"], ["console"], ["digest", "--preview"]):
+        run = bot(*command, "--db", str(typo), cwd=tmp_path)
+        assert run.returncode == 2, command
+        assert run.stderr == (
+            f"error: no database at {typo}; ingest episodes first: "
+            f"python -m bot ingest PATH --db {typo}\n"
+        )
+    assert not (tmp_path / "typo").exists()
+    (tmp_path / "notes.txt").write_text("a file")
+    for db in (tmp_path / "notes.txt" / "x.db", tmp_path):
+        run = bot("ingest", "--db", str(db), str(tmp_path), cwd=tmp_path)
+        assert run.returncode == 2 and run.stderr.startswith("error: "), run.stderr
+        assert len(run.stderr.splitlines()) == 1, run.stderr  # no traceback after it

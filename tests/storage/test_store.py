@@ -95,3 +95,22 @@ async def test_segment_rows_of_an_older_file_are_packed_verbatim(db_path: Path) 
         ]
         gone = await store.fetchone("SELECT name FROM sqlite_schema WHERE name = 'segments'")
         assert gone is None
+
+
+async def test_a_path_that_cannot_be_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a folder")
+    with pytest.raises(StoreError, match=r"notes\.txt is a file, not a folder"):
+        await Store.open(tmp_path / "notes.txt" / "x.db")
+    with pytest.raises(StoreError, match="is a folder, not a database file"):
+        await Store.open(tmp_path)
+
+
+async def test_create_false_refuses_a_missing_file_and_makes_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "nested" / "x.db"
+    with pytest.raises(StoreError, match=r"^no database at .*x\.db; ingest episodes first"):
+        await Store.open(missing, create=False)
+    assert not (tmp_path / "typo").exists()
+    async with await Store.open(missing):  # the default still creates it, folders and all
+        pass
+    async with await Store.open(missing, create=False) as store:
+        assert await store.applied_migrations() == [m.name for m in MIGRATIONS]
