@@ -7,6 +7,7 @@ action needs travels in the button's value (see handlers/render.py: ``encode_val
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -35,13 +36,35 @@ from storage.links import deep_link
 log = logging.getLogger("episode_bot.handlers")
 
 EXPIRED = "That button has expired. Run the command again to get fresh results."
+MAX_PAGE = 10_000  # far past search's last page; bigger numbers are not from our buttons
+
+
+def _whole(fields: dict[str, Any], key: str) -> int | None:
+    """``fields[key]`` as a page or index we could have written (0 when absent), else None.
+
+    Button values come back from Slack as the user's client sent them: an old version's, or
+    hand-made. A malformed one means "expired", never a traceback.
+    """
+    value = fields.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PAGE:
+        return None
+    return value
 
 
 async def _shared_hit(ask: Ask, fields: dict[str, Any]) -> Hit | None:
     """The hit the person saw: the same search again, checked against episode and second."""
     episode_id, start = fields.get("e"), fields.get("s")
-    query, page, index = fields.get("q", ""), int(fields.get("p", 0)), int(fields.get("i", 0))
-    if not isinstance(episode_id, str) or not isinstance(start, int | float):
+    query, page, index = fields.get("q", ""), _whole(fields, "p"), _whole(fields, "i")
+    if (
+        not isinstance(episode_id, str)
+        or isinstance(start, bool)
+        or not isinstance(start, int | float)
+        or not math.isfinite(start)
+        or start < 0
+        or not isinstance(query, str)
+        or page is None
+        or index is None
+    ):
         return None
 
     def same(hit: Hit) -> bool:
@@ -133,10 +156,11 @@ async def share_episode(ask: Ask, fields: dict[str, Any]) -> None:
 
 
 async def page(ask: Ask, fields: dict[str, Any]) -> None:
-    if not isinstance(fields.get("q"), str):
+    number = _whole(fields, "p")
+    if not isinstance(fields.get("q"), str) or number is None:
         await ask.outbox.private(render_notice(EXPIRED))
         return
-    await show_results(ask, fields["q"], int(fields.get("p", 0)), replace=True, record=False)
+    await show_results(ask, fields["q"], number, replace=True, record=False)
 
 
 async def search_suggestion(ask: Ask, fields: dict[str, Any]) -> None:

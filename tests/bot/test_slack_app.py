@@ -201,6 +201,25 @@ async def test_paging_ends_at_the_last_page(bot, slack_api) -> None:
     assert "No more quotes" in everything(after.args) and "Quotes 502" not in everything(after.args)
 
 
+async def test_malformed_button_values_say_expired(bot, slack_api, caplog) -> None:
+    """A hand-made or old button value is "expired", privately; nothing is logged as a bug."""
+    caplog.set_level(logging.INFO)
+    values = [
+        ("page_next", {"q": "argo", "p": "x"}),
+        ("page_prev", {"q": "argo", "p": 1.5}),
+        ("page_next", {"q": "argo", "p": 10**30}),
+        ("share_hit_0", {"e": "devrel-open-source-machine-learning", "s": 10, "q": "argo",
+                         "p": "one", "i": 0}),
+        ("share_hit_1", {"e": "x", "s": 10, "q": "argo", "p": 0, "i": [1]}),
+        ("share_hit_2", {"e": "x", "s": "NaN", "q": 5, "p": 0, "i": 0}),
+    ]  # fmt: skip
+    for n, (action_id, value) in enumerate(values, 1):
+        await click(bot, slack_api, {"action_id": action_id, "value": json.dumps(value)})
+        calls = await slack_api.wait_for("response_url", n)
+        assert "button has expired" in everything(calls[n - 1].args), (value, calls[n - 1].args)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
 async def test_dismiss_deletes_the_preview(bot, slack_api) -> None:
     preview = await slash(bot, slack_api, "argo")
     await click(bot, slack_api, button(preview, "dismiss"))
