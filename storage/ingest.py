@@ -39,12 +39,12 @@ from storage.segments import pack as pack_segments
 from storage.sources import (
     SIDECAR_SUFFIXES,
     SidecarError,
-    check_size,
     decode,
     is_sidecar,
     key_line,
     merge_meta,
     meta_from_mapping,
+    read_limited,
     sidecar_for,
 )
 from storage.timing import apply_captions, attach_captions  # precise timestamps (issue 6)
@@ -274,8 +274,7 @@ def find_profiles(files: list[Path]) -> dict[Path, tuple[str, str]]:
         if path.parent.name != "_people" or path.suffix.lower() not in (".md", ".markdown"):
             continue
         try:
-            check_size(path)
-            found = _profile(decode(path.read_bytes())[0], path)
+            found = _profile(decode(read_limited(path))[0], path)
         except (OSError, ParseError):
             continue
         if found:
@@ -422,8 +421,7 @@ async def read_job(
     """Check the size, read and hash one file; an outcome if it is unchanged or unreadable."""
     name = str(path)
     try:
-        check_size(path)
-        raw = path.read_bytes()
+        raw = read_limited(path)
         sidecar = b"".join(
             c.read_bytes() for c in (path.with_suffix(s) for s in SIDECAR_SUFFIXES)
             if c != path and c.is_file() and c.stat().st_size < 2**20
@@ -744,7 +742,7 @@ async def _attach_chapter_list(store: Store, path: Path) -> FileOutcome:
     season, number = int(m[1]), int(m[2])
     tag = f"s{season:02d}e{number:02d}"
     try:
-        chapters = chapters_from_lines(timed_lines(decode(path.read_bytes())[0]))
+        chapters = chapters_from_lines(timed_lines(decode(read_limited(path))[0]))
     except (OSError, ParseError) as exc:  # changed since it was read a moment ago
         return FileOutcome(name, "failed", message=f"cannot read the chapter list again: {exc}")
     rows = await store.fetchall(

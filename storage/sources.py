@@ -10,7 +10,9 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import json
+import os
 import re
+import stat
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
@@ -63,16 +65,55 @@ def _line_at(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
 
 
+def _too_big(size: int, max_bytes: int) -> ParseError:
+    return ParseError(
+        f"file is {size / 2**20:.0f} MB, over the {max_bytes / 2**20:.0f} MB limit for one "
+        "transcript; check it is a transcript (not a video or an archive), or split it "
+        "into episodes"
+    )
+
+
+def _check_regular(mode: int) -> None:
+    """A device, pipe or socket reports no real size and may never end: refuse it."""
+    if stat.S_ISREG(mode):
+        return
+    what = (
+        "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a pipe (FIFO)" if stat.S_ISFIFO(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "a folder" if stat.S_ISDIR(mode)
+        else "not a regular file"
+    )  # fmt: skip
+    raise ParseError(f"this is {what}, not a transcript file; give the path of a saved file")
+
+
 def check_size(path: Path, max_bytes: int = MAX_FILE_BYTES) -> int:
-    """The file's size, or a ParseError if it is too big to be one transcript (not read)."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise ParseError(
-            f"file is {size / 2**20:.0f} MB, over the {max_bytes / 2**20:.0f} MB limit for one "
-            "transcript; check it is a transcript (not a video or an archive), or split it "
-            "into episodes"
-        )
-    return size
+    """The size of regular file ``path``, or a ParseError if it is too big to be one transcript
+    or not a regular file (a device, a pipe). Nothing is read."""
+    st = path.stat()
+    _check_regular(st.st_mode)
+    if st.st_size > max_bytes:
+        raise _too_big(st.st_size, max_bytes)
+    return st.st_size
+
+
+def read_limited(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of regular file ``path``; ParseError if it is too big or not a regular file.
+
+    At most ``max_bytes + 1`` bytes are read whatever the file claims, so a file growing while
+    it is read cannot exhaust memory; opening does not wait (a FIFO would block on open).
+
+    Example:
+        >>> raw = read_limited(Path("episode.vtt"))   # doctest: +SKIP
+    """
+    check_size(path, max_bytes)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        _check_regular(os.fstat(f.fileno()).st_mode)  # swapped since the check above
+        raw = f.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise _too_big(len(raw), max_bytes)
+    return raw
 
 
 def decode(raw: bytes) -> tuple[str, str | None]:
@@ -155,8 +196,7 @@ def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[str, bytes, 
     Example:
         >>> text, raw, note = read_text(Path("episode.vtt"))   # doctest: +SKIP
     """
-    check_size(path, max_bytes)
-    raw = path.read_bytes()
+    raw = read_limited(path, max_bytes)
     text, note = decode(raw)
     return text, raw, note
 
@@ -181,7 +221,7 @@ def load_mapping(path: Path) -> dict[str, Any] | None:
     """
     if path.stat().st_size > MAX_SIDECAR_BYTES:
         return None
-    text, _ = decode(path.read_bytes())
+    text, _ = decode(read_limited(path, MAX_SIDECAR_BYTES))
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)

@@ -268,3 +268,12 @@ async def test_an_impossible_date_fails_only_its_file(store: Store, tmp_path: Pa
         "write it as YYYY-MM-DD",
     ]
     assert [o.episode_id for o in report.of("added")] == ["b"]
+
+
+async def test_a_device_is_refused_not_read(store: Store) -> None:
+    # /dev/zero would be read forever (its size says 0); /dev/null shows the same check at once.
+    for device in ("/dev/null", "/dev/zero"):
+        outcome = await only_failure(store, Path(device))
+        assert outcome.message == (
+            "this is a device, not a transcript file; give the path of a saved file"
+        )

@@ -131,3 +131,14 @@ def test_a_bad_or_missing_database_is_one_clear_line(tmp_path: Path) -> None:
         run = bot("ingest", "--db", str(db), str(tmp_path), cwd=tmp_path)
         assert run.returncode == 2 and run.stderr.startswith("error: "), run.stderr
         assert len(run.stderr.splitlines()) == 1, run.stderr  # no traceback after it
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "talk.vtt"
+    os.mkfifo(fifo)
+    (tmp_path / "b.vtt").write_text(VTT)
+    run = bot("ingest", "--db", str(tmp_path / "e.db"), str(fifo), str(tmp_path / "b.vtt"),
+              cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 1
+    assert f"{fifo}: this is a pipe (FIFO), not a transcript file" in run.stderr
+    assert run.stdout.startswith("1 episodes ingested")
