@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
 from storage.db import Store
-from storage.links import deep_link
 from storage.models import Chapter, Episode
 
 _COLUMNS = (
@@ -61,23 +61,58 @@ async def get_episode(store: Store, episode_id: str) -> Episode | None:
     return await _episode(store, row) if row else None
 
 
+# find_episode compares whole words: id, title and guests (a JSON list) with these characters
+# turned into spaces; the words looked for are runs of letters and digits, so none of them holds
+# one. SQLite's lower() and LIKE fold ASCII letters only, which ids and most titles are.
+_SEPARATORS = " -_:;,.!?'\"“”‘’()[]{}/\\|&+*#@–—…"
+_WORD = re.compile(r"[^\W_]+")
+MAX_FIND_WORDS = 12
+
+
+def _haystack_sql() -> str:
+    """CTEs ending in ``h(id, words)``: the words of each episode, separators made spaces.
+
+    The replace() calls are nested a few at a time: SQLite's parser refuses deep nesting.
+    """
+    steps: list[str] = []
+    source = "(SELECT id, lower(id || ' ' || title || ' ' || guests) AS words FROM episodes)"
+    seps = _SEPARATORS[1:]
+    for n, i in enumerate(range(0, len(seps), 8)):
+        expr = "words"
+        for ch in seps[i : i + 8]:
+            expr = f"replace({expr}, '{ch.replace(chr(39), chr(39) * 2)}', ' ')"
+        steps.append(f"h{n} AS (SELECT id, {expr} AS words FROM {source})")  # noqa: S608
+    steps.append(f"h AS (SELECT id, ' ' || words || ' ' AS words FROM {source})")  # noqa: S608
+    return "WITH " + ", ".join(steps)
+
+
+_FIND_SQL = (
+    f"{_haystack_sql()} "  # noqa: S608 - constant text
+    f"SELECT {_COLUMNS} FROM episodes e JOIN h ON h.id = e.id WHERE "
+)
+_FIND_ORDER = " ORDER BY length(e.title), e.date IS NULL, e.date DESC, e.id LIMIT 1"
+
+
 async def find_episode(store: Store, words: str) -> Episode | None:
-    """An episode by exact id, else the one whose id, title or guests contain all the words."""
+    """An episode by exact id, else the one whose id, title or guests hold all the words.
+
+    Words are whole words, any case, in any order ("devrel", "hugo metaflow"); among several
+    matches the shortest title wins (the most specific), then the newest. One query.
+
+    Example:
+        >>> (await find_episode(store, "devrel hugo")).id  # doctest: +SKIP
+        'devrel-open-source-machine-learning'
+    """
     words = words.strip()
     if not words:
         return None
     exact = await get_episode(store, words)
     if exact:
         return exact
-    terms = [w.lower() for w in words.split()]
-    best = None
-    for episode in await list_episodes(store):
-        hay = " ".join((episode.id, episode.title, *episode.guests)).lower()
-        if all(t in hay for t in terms):
-            if best is None or len(episode.title) < len(best.title):
-                best = episode
-    return best
-
-
-def episode_link(episode: Episode, second: float = 0) -> str | None:
-    return deep_link(episode.url, second)
+    terms = _WORD.findall(words.lower())[:MAX_FIND_WORDS]
+    if not terms:
+        return None
+    where = " AND ".join("h.words LIKE ?" for _ in terms)
+    params = tuple(f"% {t} %" for t in terms)  # runs of letters and digits: no % or _ in them
+    row = await store.fetchone(_FIND_SQL + where + _FIND_ORDER, params)
+    return await _episode(store, row) if row else None

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.cli import main
-from storage import EpisodeMeta, Hit, SearchResult, Store, ingest_file, search
+from storage import EpisodeMeta, Hit, SearchResult, Store, find_episode, ingest_file, search
 from storage.glossary import GlossaryError, parse_glossary
 from storage.query import parse_query
 from storage.search_cache import search_cache
@@ -106,6 +106,40 @@ def test_cli_offers_no_offset_past_the_cap(search_db: Path, capsys: pytest.Captu
     assert "More: --offset 498" in capsys.readouterr().out
     assert main(["search", "data", "--limit", "3", "--offset", "498", "--db", str(search_db)]) == 0
     assert "More:" not in capsys.readouterr().out
+
+
+async def test_find_episode_by_id_or_whole_words_in_one_query(corpus_store: Store) -> None:
+    queries: list[str] = []
+    fetchone, fetchall = corpus_store.fetchone, corpus_store.fetchall
+
+    async def one(sql: str, params=()):  # noqa: ANN001, ANN202
+        queries.append(sql)
+        return await fetchone(sql, params)
+
+    async def many(sql: str, params=()):  # noqa: ANN001, ANN202
+        queries.append(sql)
+        return await fetchall(sql, params)
+
+    corpus_store.fetchone, corpus_store.fetchall = one, many  # type: ignore[method-assign]
+    try:
+        assert (await find_episode(corpus_store, DEVREL)).id == DEVREL
+        queries.clear()
+        found = await find_episode(corpus_store, "DevRel hugo")
+        assert found is not None and found.id == DEVREL and found.chapters
+        # the exact-id try, the match, its chapters: never the whole catalogue
+        assert len(queries) == 3 and not any(
+            "ORDER BY idx" not in q and "e.guests" not in q and "e.id = ?" not in q for q in queries
+        )
+        assert (await find_episode(corpus_store, "devre")) is None  # whole words only
+        assert (await find_episode(corpus_store, "zzqx")) is None
+        for words in ("a", "e", "x"):  # a letter is not "any episode"
+            match = await find_episode(corpus_store, words)
+            assert match is None or f" {words} " in f" {match.title.lower()} "
+        assert (await find_episode(corpus_store, "'; DROP TABLE episodes; --")) is None
+        assert (await find_episode(corpus_store, "%")) is None
+    finally:
+        corpus_store.fetchone, corpus_store.fetchall = fetchone, fetchall  # type: ignore[method-assign]
+    assert await corpus_store.fetchone("SELECT count(*) FROM episodes")
 
 
 @pytest.mark.parametrize(
