@@ -82,6 +82,7 @@ def _haystack_sql() -> str:
         for ch in seps[i : i + 8]:
             expr = f"replace({expr}, '{ch.replace(chr(39), chr(39) * 2)}', ' ')"
         steps.append(f"h{n} AS (SELECT id, {expr} AS words FROM {source})")  # noqa: S608
+        source = f"h{n}"
     steps.append(f"h AS (SELECT id, ' ' || words || ' ' AS words FROM {source})")  # noqa: S608
     return "WITH " + ", ".join(steps)
 
