@@ -32,6 +32,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from storage import Store, get_episode
 from storage.digest import (
+    ArchiveQuote,
     Digest,
     advance_watermark,
     announce_watermark,
@@ -376,8 +377,7 @@ class Poster:
             log.info("digest %s: nothing new and nothing searched this week; skipped", week)
             return PostResult("skipped", "digest", week, detail="empty week")
         message = render_digest(digest, schedule=self.schedule)
-        archive = digest.archive.passage_id if digest.archive else None
-        return await self._post_once("digest", week, channel, message, now, force, archive)
+        return await self._post_once("digest", week, channel, message, now, force, digest.archive)
 
     # -- announcements ---------------------------------------------------------------------------
     async def announce(self, episode_id: str, *, now: datetime | None = None) -> PostResult:
@@ -453,7 +453,7 @@ class Poster:
         message: Message,
         now: datetime,
         force: bool,
-        archive_passage_id: int | None,
+        archive: ArchiveQuote | None,
     ) -> PostResult:
         claim = await claim_post(
             self.store, kind, key, channel, now=now, stale_after=LEASE, over_skip=force
@@ -488,10 +488,7 @@ class Poster:
                     return PostResult("uncertain", kind, key, earlier, detail=reason)
                 ts = None
             if ts:
-                await confirm_post(
-                    self.store, kind, key, earlier, ts, now=now,
-                    archive_passage_id=archive_passage_id,
-                )  # fmt: skip
+                await confirm_post(self.store, kind, key, earlier, ts, now=now, archive=archive)
                 log.info("%s %s: found the interrupted post (ts %s); recorded it", kind, key, ts)
                 return PostResult("recovered", kind, key, earlier, ts)
         try:
@@ -502,9 +499,7 @@ class Poster:
                 await release_post(self.store, kind, key)
             log.error("%s %s: posting to %s failed: %s", kind, key, channel, reason)
             return PostResult("failed", kind, key, channel, detail=reason)
-        await confirm_post(
-            self.store, kind, key, channel, ts, now=now, archive_passage_id=archive_passage_id
-        )
+        await confirm_post(self.store, kind, key, channel, ts, now=now, archive=archive)
         log.info("%s %s posted to %s (ts %s)", kind, key, channel, ts)
         return PostResult("posted", kind, key, channel, ts)
 

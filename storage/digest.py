@@ -5,11 +5,14 @@
 The ``posts`` table makes each digest (key: ISO week) and each new-episode announcement (key:
 episode id) a once-only post: :func:`claim_post` before posting, :func:`confirm_post` with the
 message ts after. ``digest_arrivals`` (migration ``0005_digest_arrivals``) keeps when each
-episode first arrived, which re-ingesting never changes.
+episode first arrived, which re-ingesting never changes. ``archive_quotes`` (migration
+``0007_digest_archive_stable``) keeps each archive quote used as its episode, its second and a
+key of its words, which re-ingesting does not change either (passage ids it does).
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from collections import Counter
@@ -121,8 +124,11 @@ class SharedQuote:
 
 @dataclass(frozen=True)
 class ArchiveQuote:
-    passage_id: int
+    """A quote from the back catalogue. ``start`` and ``text_key`` (see :func:`passage_key`)
+    identify it across re-ingests, which give passages new ids."""
+
     episode_id: str
+    text_key: str
     episode_title: str
     episode_date: str | None
     guests: tuple[str, ...]
@@ -423,6 +429,35 @@ def _cluster(counts: Counter[str]) -> tuple[SearchTopic, ...]:
     return tuple(topics)
 
 
+def passage_key(text: str) -> str:
+    """A short key of a passage's words (case, punctuation and spacing aside).
+
+    >>> passage_key("Ship early.") == passage_key("ship  EARLY")
+    True
+    """
+    words = " ".join(re.findall(r"\w+", text.lower()))
+    return hashlib.blake2b(words.encode(), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class _UsedQuotes:
+    """The archive quotes one episode gave in the past year: their seconds and text keys."""
+
+    starts: tuple[float, ...]
+    keys: frozenset[str]
+
+    def covers(self, start: float, end: float, text: str) -> bool:
+        """Whether the passage [start, end) with this text is (or holds) a used quote.
+
+        A used second inside the passage counts (a re-ingest may cut passages a little
+        differently), and so do the same words at another time (timings redone).
+        """
+        end = max(end, start + 0.5)
+        if any(start - 0.5 <= s < end for s in self.starts):
+            return True
+        return passage_key(text) in self.keys
+
+
 async def archive_quote(
     store: Store,
     *,
@@ -435,22 +470,19 @@ async def archive_quote(
 
     The choice is seeded by ``week``, so a preview shows the quote the post will carry.
     Episodes with a quote used in the past year are passed over while others remain.
+    Used quotes are known by episode, second and words, so re-ingesting an episode (new
+    passage ids) does not bring its quote back.
     """
     cutoff = iso(now - ARCHIVE_REPEAT)
-    used = {
-        r["passage_id"]
-        for r in await store.fetchall(
-            "SELECT passage_id FROM archive_quotes WHERE used_at >= ?", (cutoff,)
-        )
-    }
-    used_episodes = {
-        r["episode_id"]
-        for r in await store.fetchall(
-            "SELECT DISTINCT p.episode_id FROM archive_quotes q JOIN passages p"
-            " ON p.id = q.passage_id WHERE q.used_at >= ?",
-            (cutoff,),
-        )
-    }
+    by_episode: dict[str, tuple[list[float], set[str]]] = {}
+    for r in await store.fetchall(
+        "SELECT episode_id, start, text_key FROM archive_quotes WHERE used_at >= ?", (cutoff,)
+    ):
+        starts, keys = by_episode.setdefault(r["episode_id"], ([], set()))
+        starts.append(r["start"])
+        keys.add(r["text_key"])
+    used = {e: _UsedQuotes(tuple(s), frozenset(k)) for e, (s, k) in by_episode.items()}
+    used_episodes = set(used)
     before = iso(older_than or now)
     rows = await store.fetchall(
         "SELECT e.id FROM episodes e JOIN digest_arrivals a ON a.episode_id = e.id"
@@ -464,33 +496,36 @@ async def archive_quote(
         pool = list(pool)
         rng.shuffle(pool)
         for episode_id in pool[:20]:  # bounded: a good quote turns up in the first few
-            found = await _best_quote(store, episode_id, used)
+            found = await _best_quote(store, episode_id, used.get(episode_id))
             if found is not None:
                 return found
     return None
 
 
-async def _best_quote(store: Store, episode_id: str, used: set[int]) -> ArchiveQuote | None:
+async def _best_quote(
+    store: Store, episode_id: str, used: _UsedQuotes | None
+) -> ArchiveQuote | None:
     episode = await get_episode(store, episode_id)
     if episode is None:
         return None
     rows = await store.fetchall(
-        "SELECT id, start, speaker, text FROM passages WHERE episode_id = ? ORDER BY idx",
+        "SELECT start, end, speaker, text FROM passages WHERE episode_id = ? ORDER BY idx",
         (episode_id,),
     )
     duration = episode.duration or (rows[-1]["start"] if rows else 0)
     best, best_score = None, 1.0  # below this a quote is not worth a digest
     for row in rows:
-        if row["id"] in used:
-            continue
         score = quote_score(row["text"], row["speaker"], episode.guests, row["start"], duration)
-        if score > best_score:
-            best, best_score = row, score
+        if score <= best_score:
+            continue
+        if used is not None and used.covers(row["start"], row["end"], row["text"]):
+            continue
+        best, best_score = row, score
     if best is None:
         return None
     return ArchiveQuote(
-        passage_id=best["id"],
         episode_id=episode.id,
+        text_key=passage_key(best["text"]),
         episode_title=episode.title,
         episode_date=episode.date,
         guests=episode.guests,
@@ -620,7 +655,7 @@ async def confirm_post(
     ts: str,
     *,
     now: datetime,
-    archive_passage_id: int | None = None,
+    archive: ArchiveQuote | None = None,
 ) -> None:
     """Record the posted message's ts (and the archive quote it used) in one transaction."""
     async with store.transaction() as conn:
@@ -628,11 +663,36 @@ async def confirm_post(
             "UPDATE posts SET channel = ?, ts = ?, posted_at = ? WHERE kind = ? AND key = ?",
             (channel, ts, iso(now), kind, key),
         )
-        if archive_passage_id is not None:
+        if archive is not None:
             await conn.execute(
-                "INSERT INTO archive_quotes(passage_id, used_at) VALUES (?, ?)",
-                (archive_passage_id, iso(now)),
+                "INSERT INTO archive_quotes(episode_id, start, text_key, used_at)"
+                " VALUES (?, ?, ?, ?)",
+                (archive.episode_id, archive.start, archive.text_key, iso(now)),
             )
+
+
+async def stable_archive_quotes(conn) -> None:  # noqa: ANN001 - aiosqlite.Connection
+    """Migration ``0007_digest_archive_stable``: archive quotes recorded by passage id become
+    (episode, second, text key). A row whose passage is gone already (its episode re-ingested)
+    cannot be placed and is dropped; it had stopped counting anyway."""
+    await conn.execute("ALTER TABLE archive_quotes RENAME TO archive_quotes_by_passage")
+    await conn.execute(
+        "CREATE TABLE archive_quotes ("
+        " episode_id TEXT NOT NULL,"  # no foreign key: it outlives the episode's rows
+        " start REAL NOT NULL,"  # the quote's second in the episode
+        " text_key TEXT NOT NULL,"  # storage.digest.passage_key of the passage's words
+        " used_at TEXT NOT NULL)"
+    )
+    async with conn.execute(
+        "SELECT p.episode_id, p.start, p.text, q.used_at FROM archive_quotes_by_passage q"
+        " JOIN passages p ON p.id = q.passage_id ORDER BY q.rowid"
+    ) as cur:
+        rows = list(await cur.fetchall())
+    await conn.executemany(
+        "INSERT INTO archive_quotes(episode_id, start, text_key, used_at) VALUES (?, ?, ?, ?)",
+        [(r[0], r[1], passage_key(r[2]), r[3]) for r in rows],
+    )
+    await conn.execute("DROP TABLE archive_quotes_by_passage")
 
 
 async def restore_claim(store: Store, record: PostRecord) -> None:

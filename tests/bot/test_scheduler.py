@@ -198,7 +198,7 @@ async def test_digest_is_posted_once_with_its_ts_recorded(
     assert "DevRel Role for Machine Learning" in text and "feature store" in text
     record = await get_post(corpus_store, "digest", "2026-W49")
     assert record is not None and record.ts == call.answer["ts"] == result.ts
-    used = await corpus_store.fetchall("SELECT passage_id FROM archive_quotes")
+    used = await corpus_store.fetchall("SELECT episode_id FROM archive_quotes")
     assert len(used) == 1
     # Later the same week: nothing more.
     for hours in (0, 1, 30, 100):
@@ -211,8 +211,12 @@ async def test_digest_is_posted_once_with_its_ts_recorded(
     await record_search(corpus_store, "argo", 1, at=iso(NOW + timedelta(days=6)))
     poster.clock.now = NOW + timedelta(days=7)
     assert (await poster.post_digest()).status == "posted"
-    last = await corpus_store.fetchone("SELECT passage_id FROM archive_quotes ORDER BY rowid DESC")
-    assert last["passage_id"] == preview.archive.passage_id
+    last = await corpus_store.fetchone(
+        "SELECT episode_id, start, text_key FROM archive_quotes ORDER BY rowid DESC"
+    )
+    assert tuple(last) == (
+        preview.archive.episode_id, preview.archive.start, preview.archive.text_key,
+    )  # fmt: skip
 
 
 async def test_missed_run_is_caught_up_once_and_old_weeks_never(

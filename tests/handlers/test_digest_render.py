@@ -107,7 +107,7 @@ def test_a_huge_week_still_fits_one_message() -> None:
     digest = Digest(
         "2026-W49", NOW - timedelta(days=7), NOW - timedelta(days=7), NOW,
         new_episodes=episodes, more_new=42, shared=shared,
-        archive=ArchiveQuote(1, "e0", long, "2020-01-01", ("G",), 5.0, "G", quote, None),
+        archive=ArchiveQuote("e0", "k0", long, "2020-01-01", ("G",), 5.0, "G", quote, None),
         topics=topics, unanswered=topics, searches=99,
     )  # fmt: skip
     payload = render_digest(digest, preview_note="Preview, only for you.").payload()

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+import storage.db
 from storage import Store, ingest_paths
 from storage.activity import record_search, record_share
 from storage.digest import (
+    ArchiveQuote,
     announce_watermark,
     archive_quote,
     arrivals_after,
@@ -22,13 +25,14 @@ from storage.digest import (
     iso,
     last_digest,
     normalise_query,
+    passage_key,
     quotable,
     quote_score,
     record_skip,
     release_post,
     week_key,
 )
-from tests.conftest import DEVREL, PEOPLE, need_corpus
+from tests.conftest import DEVREL, PEOPLE, PODCAST, need_corpus
 
 # Monday 30 November 2026, 09:00 UTC: the digest being built. The last one went out a week ago.
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -165,36 +169,159 @@ async def test_new_counts_from_the_last_digest_not_a_fixed_week(corpus_store: St
     assert digest.since == datetime(2026, 11, 27, 12, tzinfo=UTC)
 
 
+def moment(quote: ArchiveQuote) -> tuple[str, float]:
+    """What a listener would call the same quote: that episode, that second."""
+    return quote.episode_id, quote.start
+
+
+async def use(store: Store, quote: ArchiveQuote, now: datetime) -> None:
+    """Post a digest carrying ``quote`` at ``now``."""
+    await confirm_post(store, "digest", week_key(now), "C0DIGEST", "1.1", now=now, archive=quote)
+
+
+async def reingest_changed(store: Store, source: Path, folder: Path, old: str, new: str) -> None:
+    """Ingest an edited copy of ``source`` (``old`` replaced by ``new`` once): it replaces the
+    episode, whose passages get new ids."""
+    copy = folder / source.name
+    text = source.read_text()
+    assert old in text
+    copy.write_text(text.replace(old, new, 1))
+    report = await ingest_paths(store, [copy])
+    assert [o.status for o in report.outcomes] == ["replaced"]
+
+
 async def test_archive_quote_is_stable_for_a_week_and_not_repeated_within_a_year(
     corpus_store: Store,
 ) -> None:
     first = await archive_quote(corpus_store, now=NOW, week="2026-W49")
     again = await archive_quote(corpus_store, now=NOW, week="2026-W49")
     assert first is not None and first == again  # a preview shows what the post will carry
-    seen = {first.passage_id}
-    await confirm_post(
-        corpus_store, "digest", "2026-W49", "C0DIGEST", "1.1", now=NOW,
-        archive_passage_id=first.passage_id,
-    )  # fmt: skip
+    seen = {moment(first)}
+    await use(corpus_store, first, NOW)
     now = NOW
     for _ in range(8):  # eight more weeks: never the same quote, never the same episode
         now += timedelta(days=7)
         quote = await archive_quote(corpus_store, now=now, week=week_key(now))
-        assert quote is not None and quote.passage_id not in seen
-        seen.add(quote.passage_id)
-        await confirm_post(
-            corpus_store, "digest", week_key(now), "C0DIGEST", "1.2", now=now,
-            archive_passage_id=quote.passage_id,
-        )  # fmt: skip
-    episodes = await corpus_store.fetchall(
-        "SELECT DISTINCT p.episode_id FROM archive_quotes q JOIN passages p ON p.id = q.passage_id"
-    )
+        assert quote is not None and moment(quote) not in seen
+        seen.add(moment(quote))
+        await use(corpus_store, quote, now)
+    episodes = await corpus_store.fetchall("SELECT DISTINCT episode_id FROM archive_quotes")
     assert len(episodes) == 9
     # More than a year later the first quote may come round again.
     later = NOW + timedelta(days=400)
     async with corpus_store.transaction() as conn:
-        await conn.execute("DELETE FROM archive_quotes WHERE passage_id != ?", (first.passage_id,))
+        await conn.execute(
+            "DELETE FROM archive_quotes WHERE NOT (episode_id = ? AND start = ?)", moment(first)
+        )
     assert await archive_quote(corpus_store, now=later, week="2026-W49") == first
+
+
+async def test_reingesting_the_episode_does_not_bring_its_archive_quote_back_within_a_year(
+    corpus_store: Store, tmp_path: Path
+) -> None:
+    first = await archive_quote(corpus_store, now=NOW, week="2026-W49")
+    assert first is not None
+    await use(corpus_store, first, NOW)
+    ids = "SELECT id FROM passages WHERE episode_id = ?"
+    before = {r["id"] for r in await corpus_store.fetchall(ids, (first.episode_id,))}
+    # The episode's file is corrected and ingested again.
+    source = PODCAST / f"{first.episode_id}.md"
+    await reingest_changed(corpus_store, source, tmp_path, "\n---\n", "\n---\n\n")
+    after = {r["id"] for r in await corpus_store.fetchall(ids, (first.episode_id,))}
+    assert after and before.isdisjoint(after)  # what the digest once recorded is gone
+    # Even the draw that chose it (the same week's seed) now passes over its episode...
+    redraw = await archive_quote(corpus_store, now=NOW + timedelta(days=7), week="2026-W49")
+    assert redraw is not None and redraw.episode_id != first.episode_id
+    # ...and no digest in the year repeats it.
+    now = NOW
+    for _ in range(51):
+        now += timedelta(days=7)
+        quote = await archive_quote(corpus_store, now=now, week=week_key(now))
+        assert quote is not None and moment(quote) != moment(first)
+        assert quote.quote != first.quote
+        await use(corpus_store, quote, now)
+
+
+async def test_a_reingested_episode_gives_its_next_quote_not_the_used_one_again(
+    store: Store, tmp_path: Path
+) -> None:
+    """One episode in the archive: after its best quote is used and the file re-ingested with
+    that very quote's words edited, the digest takes another quote of it."""
+    need_corpus()
+    report = await ingest_paths(store, [PEOPLE, DEVREL])
+    assert [o.status for o in report.of("added")] == ["added"]
+    async with store.transaction() as conn:
+        await conn.execute("UPDATE digest_arrivals SET arrived_at = ?", (LONG_AGO,))
+    first = await archive_quote(store, now=NOW, week="2026-W49")
+    assert first is not None
+    await use(store, first, NOW)
+    # Edit a word that only the quoted passage has: its text (and text key) changes.
+    source = DEVREL.read_text()
+    word = next(
+        w
+        for w in sorted(set(re.findall(r"[A-Za-z]{6,}", first.quote)), key=len, reverse=True)
+        if len(re.findall(rf"\b{w}\b", source)) == 1
+    )
+    await reingest_changed(store, DEVREL, tmp_path, word, f"{word} (sic)")
+    edited = await store.fetchone(
+        "SELECT start, text FROM passages WHERE episode_id = ? AND text LIKE ?",
+        (first.episode_id, f"%{word} (sic)%"),
+    )
+    assert edited is not None and passage_key(edited["text"]) != first.text_key
+    for weeks in (1, 2, 3):
+        now = NOW + timedelta(days=7 * weeks)
+        quote = await archive_quote(store, now=now, week="2026-W49")
+        assert quote is not None and quote.episode_id == first.episode_id
+        assert quote.start != edited["start"] and moment(quote) != moment(first)
+        await use(store, quote, now)
+
+
+async def test_archive_quotes_recorded_by_passage_id_are_converted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0007_digest_archive_stable on a file whose records name passage ids."""
+    need_corpus()
+
+    async def devrel_archive(path: Path) -> None:
+        async with await Store.open(path) as store:
+            await ingest_paths(store, [PEOPLE, DEVREL])
+            async with store.transaction() as conn:
+                await conn.execute("UPDATE digest_arrivals SET arrived_at = ?", (LONG_AGO,))
+
+    # The quote a digest takes from this episode, as the current version sees it.
+    await devrel_archive(tmp_path / "current.db")
+    async with await Store.open(tmp_path / "current.db") as store:
+        best = await archive_quote(store, now=NOW, week="2026-W49")
+    assert best is not None
+    # A file from before the migration, whose digest used that quote (and one long gone).
+    old = tmp_path / "old.db"
+    names = [m.name for m in storage.db.MIGRATIONS]
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            storage.db, "MIGRATIONS",
+            storage.db.MIGRATIONS[: names.index("0007_digest_archive_stable")],
+        )  # fmt: skip
+        await devrel_archive(old)
+        async with await Store.open(old) as store:
+            passage = await store.fetchone(
+                "SELECT id, start, text FROM passages WHERE episode_id = ? AND start = ?",
+                moment(best),
+            )
+            async with store.transaction() as conn:
+                await conn.executemany(
+                    "INSERT INTO archive_quotes(passage_id, used_at) VALUES (?, ?)",
+                    [(passage["id"], iso(NOW)), (999_999, iso(NOW))],
+                )
+    async with await Store.open(old) as store:
+        assert "0007_digest_archive_stable" in await store.applied_migrations()
+        rows = await store.fetchall(
+            "SELECT episode_id, start, text_key, used_at FROM archive_quotes"
+        )
+        assert [tuple(r) for r in rows] == [(*moment(best), best.text_key, iso(NOW))]
+        assert passage_key(passage["text"]) == best.text_key
+        # The digest knows that quote as used: the same draw a week later takes another.
+        quote = await archive_quote(store, now=NOW + timedelta(days=7), week="2026-W49")
+        assert quote is not None and moment(quote) != moment(best)
 
 
 def test_quote_score_prefers_a_guest_statement_to_the_host_or_an_intro() -> None:
