@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from storage.formats import ParseError
-from storage.formats.yaml_fields import load_yaml
+from storage.formats.yaml_fields import check_episode_id, load_yaml
 from storage.links import youtube_id
 from storage.models import Chapter, EpisodeMeta
 
@@ -317,8 +317,13 @@ def check_url(value: Any, label: str) -> str:
             f"{label} {text!r} is not a web address; give the full URL"
             + (f" ({hint})" if hint else " starting with https://")
         )
-    if " " in text:
+    if re.search(r"\s", text):
         raise ParseError(f"{label} {text!r} contains spaces; encode them as %20")
+    bad = re.search(r"[<>|]", text)
+    if bad:
+        # Slack's link syntax is <url|label>: these would cut the link short.
+        code = {"<": "%3C", ">": "%3E", "|": "%7C"}[bad[0]]
+        raise ParseError(f"{label} {text!r} contains {bad[0]!r}; encode it as {code}")
     return text
 
 
@@ -399,8 +404,10 @@ def meta_from_mapping(data: dict[str, Any], where: str = "") -> EpisodeMeta:
             return int(value)
         raise ParseError(f"{field(key)} must be a whole number")
 
+    id_key = "episode_id" if text("episode_id") else "id"
+    episode_id = text(id_key)
     return EpisodeMeta(
-        id=text("episode_id") or text("id"),
+        id=check_episode_id(episode_id, field(id_key)) if episode_id else None,
         title=text("title"),
         guests=_names(data.get("guests", data.get("guest")), field("guests")),
         date=check_date(date, field("date")) if date is not None else None,
@@ -434,11 +441,8 @@ def meta_from_flags(
         url = check_url(url, "--url")
     if date is not None:
         date = check_date(date, "--date")
-    if episode_id is not None and not re.fullmatch(r"[\w][\w.-]{0,199}", episode_id.strip()):
-        raise ParseError(
-            f"--episode-id {episode_id!r}: use letters, digits, '-', '_' or '.' (like "
-            "'ep-42-feature-stores')"
-        )
+    if episode_id is not None:
+        episode_id = check_episode_id(episode_id, "--episode-id")
     return EpisodeMeta(
         id=episode_id.strip() if episode_id else None,
         title=title.strip() if title and title.strip() else None,

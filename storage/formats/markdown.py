@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from storage.formats import Format, NotATranscript, ParseError, register
-from storage.formats.yaml_fields import YamlLoader, load_yaml
+from storage.formats.yaml_fields import YamlLoader, check_episode_id, load_yaml
 from storage.links import youtube_id
 from storage.models import Chapter, EpisodeMeta, Segment, Transcript
 
@@ -136,7 +136,9 @@ def meta_from_front_matter(data: dict[str, Any], path: Path) -> EpisodeMeta:
     number = data.get("episode") if isinstance(data.get("episode"), int) else None
     title = data.get("title")
     return EpisodeMeta(
-        id=str(data["id"]) if isinstance(data.get("id"), str) else episode_id_from_path(path),
+        id=str(data["id"]).strip()
+        if isinstance(data.get("id"), str)
+        else episode_id_from_path(path),
         title=str(title).strip() if title is not None else None,
         guest_ids=_str_list(data.get("guests")),
         date=_date(data.get("dateadded")) or _date(data.get("date")),
@@ -241,6 +243,11 @@ def parse(text: str, path: Path) -> Transcript:
     segments = _segments(items, first_line)
     if not segments:
         raise ParseError("the transcript has no lines with text", first_line)
+    if isinstance(data.get("id"), str):
+        m = re.search(r"^id\s*:", text, re.M)
+        check_episode_id(
+            data["id"], "front matter 'id'", text.count("\n", 0, m.start()) + 1 if m else first_line
+        )
     meta = meta_from_front_matter(data, path)
     if not meta.chapters:
         # Chapters from the transcript's headers, each starting at its first line.

@@ -1,4 +1,5 @@
-"""Loading YAML metadata (front matter, sidecars) so that every mistake names its line.
+"""YAML metadata (front matter, sidecars): loading it so every mistake names its line, and
+the episode id rule it shares with ``--episode-id``.
 
 PyYAML reports bad syntax as ``yaml.YAMLError`` but an impossible value it converts itself
 (``date: 2024-02-30``) as a bare ``ValueError`` with no line; both become a :class:`ParseError`
@@ -7,6 +8,7 @@ here, so one bad file is one ``FILE:LINE: what is wrong`` and the other files st
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -15,6 +17,26 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from storage.formats import ParseError
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Ids travel in Slack button values (at most 2,000 characters) and in links: short and plain.
+_EPISODE_ID = re.compile(r"[\w][\w.-]{0,199}")
+
+
+def check_episode_id(value: Any, label: str, line: int | None = None) -> str:
+    """An episode id of letters, digits, '-', '_' and '.' (at most 200), or a ParseError.
+
+    Example:
+        >>> check_episode_id(" ep-42 ", "--episode-id")
+        'ep-42'
+    """
+    text = str(value).strip()
+    if not _EPISODE_ID.fullmatch(text):
+        shown = repr(text) if len(text) <= 60 else f"{text[:40]!r}... ({len(text)} characters)"
+        raise ParseError(
+            f"{label} {shown}: use letters, digits, '-', '_' or '.', at most 200 characters "
+            "(like 'ep-42-feature-stores')",
+            line,
+        )
+    return text
 
 
 class _ValueProblem(ConstructorError):

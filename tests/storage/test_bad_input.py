@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 import shutil
 from pathlib import Path
 
@@ -277,3 +278,45 @@ async def test_a_device_is_refused_not_read(store: Store) -> None:
         assert outcome.message == (
             "this is a device, not a transcript file; give the path of a saved file"
         )
+
+
+async def test_episode_ids_from_files_follow_the_flag_rule(store: Store, tmp_path: Path) -> None:
+    long_id = "x" * 2500  # in a Slack button value it would pass Slack's 2,000-character limit
+    (tmp_path / "a.vtt").write_text(GOOD_VTT)
+    (tmp_path / "a.yaml").write_text(f"title: A\nepisode_id: {long_id}\n")
+    (tmp_path / "b.vtt").write_text(GOOD_VTT)
+    (tmp_path / "b.json").write_text('{"title": "B",\n "id": "my episode/1"}')
+    (tmp_path / "c.md").write_text(
+        "---\ntitle: C\nid: 'ep 3|x'\ntranscript:\n- line: Hello there.\n  sec: 1\n---\n"
+    )
+    (tmp_path / "d.vtt").write_text(GOOD_VTT)
+    (tmp_path / "d.yaml").write_text("title: D\nid: ep-4.final_cut\n")
+    report = await ingest_paths(store, [tmp_path])
+    rule = "use letters, digits, '-', '_' or '.', at most 200 characters"
+    assert sorted(o.describe() for o in report.failed) == [
+        f"{tmp_path / 'a.yaml'}:2: 'episode_id' 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... "
+        f"(2500 characters): {rule} (like 'ep-42-feature-stores') "
+        "(sidecar of a.vtt, which was not ingested)",
+        f"{tmp_path / 'b.json'}:2: 'id' 'my episode/1': {rule} (like 'ep-42-feature-stores') "
+        "(sidecar of b.vtt, which was not ingested)",
+        f"{tmp_path / 'c.md'}:3: front matter 'id' 'ep 3|x': {rule} (like 'ep-42-feature-stores')",
+    ]
+    assert [o.episode_id for o in report.of("added")] == ["ep-4.final_cut"]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://example.com/a|b", "contains '|'; encode it as %7C"),
+        ("https://example.com/<b>", "contains '<'; encode it as %3C"),
+        ("https://example.com/a>b", "contains '>'; encode it as %3E"),
+        ("https://example.com/a\tb", "contains spaces; encode them as %20"),
+    ],
+)
+def test_urls_that_would_break_slack_links_are_refused(url: str, problem: str) -> None:
+    from storage.sources import meta_from_flags, meta_from_mapping
+
+    with pytest.raises(ParseError, match=re.escape(problem)):
+        meta_from_flags(url=url)
+    with pytest.raises(ParseError, match=re.escape(problem)):
+        meta_from_mapping({"links": {"slides": url}})
