@@ -10,20 +10,13 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from storage import Store, StoreError, ingest_paths, list_episodes, search
+from storage.clock import clock
 from storage.formats import FORMATS, ParseError
 from storage.ingest import IngestError
 from storage.links import deep_link
 from storage.sources import meta_from_flags
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def clock(seconds: float) -> str:
-    """``862`` -> ``14:22``; ``3723`` -> ``1:02:03``."""
-    s = int(seconds)
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _progress(enabled: bool):

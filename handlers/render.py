@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from storage.clock import clock
 from storage.links import deep_link
 from storage.models import Episode, Hit, SearchResult
 
@@ -126,14 +127,6 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 def mention(user_id: str | None) -> str:
     """``<@U123>`` for a real Slack user id, else a neutral word (never raw text)."""
     return f"<@{user_id}>" if user_id and _USER_ID.match(user_id) else "someone"
-
-
-def clock(seconds: float) -> str:
-    """``862`` -> ``14:22``; ``3723`` -> ``1:02:03``."""
-    s = max(0, int(seconds))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def length(seconds: float | None) -> str | None:

@@ -128,10 +128,6 @@ def group_expr(group: Group) -> str | None:
     return "(" + " OR ".join(parts) + ")"
 
 
-def _context_words(group: Group) -> list[str]:
-    return [" ".join(c) for c in group.context]
-
-
 # ---------------------------------------------------------------------------- retrieval
 
 

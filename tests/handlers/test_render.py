@@ -231,3 +231,12 @@ def test_help_explains_the_query_language() -> None:
     assert [t.negated for t in parsed[1].terms] == [True]
     f = [p.filters for p in parsed[2:]]
     assert f[0].guest and f[1].speaker and f[2].episode and f[3].dates.start and f[4].dates.end
+
+
+def test_one_clock_for_slack_and_the_command_line() -> None:
+    import bot.cli
+    import handlers.render
+    from storage.clock import clock
+
+    assert bot.cli.clock is handlers.render.clock is clock
+    assert (clock(862), clock(3723), clock(59.9), clock(-3)) == ("14:22", "1:02:03", "0:59", "0:00")
