@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import bot.scheduler
+import storage.ingest
 from bot.app import serve
 from storage import Store, ingest_paths
 from storage.activity import record_search
@@ -39,9 +40,14 @@ LATER = ("lean-mlops-for-startups",)  # ingested while the bot serves
 
 @pytest.fixture
 def frozen(monkeypatch: pytest.MonkeyPatch):
-    """The scheduler's clock, settable by the test."""
+    """The scheduler's clock, and the one ingest stamps arrivals with, settable by the test.
+
+    Both, or an episode ingested during a test arrives at the machine's date, which the
+    scheduler (at NOW) may find over a week old and not announce.
+    """
     clock = {"now": NOW}
     monkeypatch.setattr(bot.scheduler, "utc_now", lambda: clock["now"])
+    monkeypatch.setattr(storage.ingest, "utc_now", lambda: iso(clock["now"]))
     return clock
 
 
