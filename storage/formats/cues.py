@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +99,40 @@ def check_order(start: float, previous: float | None, line: int | None) -> None:
             "order (fix the order, or split the file if it holds two recordings)",
             line,
         )
+
+
+def read_cues(
+    items: Sequence[Any],
+    read: Callable[[Any, int], tuple | None],
+    what: str,
+    line_of: Callable[[int], int | None],
+) -> list[Cue]:
+    """Cues from the items of a JSON caption list, each checked: possible times, in order.
+
+    ``read(item, k)`` gives ``(start, end, text)`` or ``(start, end, text, speaker)``, None for
+    an empty item, or raises ValueError/ParseError; the error becomes a ParseError naming
+    ``what`` and its number (``segment 3: ...``) at line ``line_of(k)``.
+    """
+    cues: list[Cue] = []
+    previous: float | None = None
+    for k, item in enumerate(items):
+        try:
+            got = read(item, k)
+            if got is None:
+                continue
+            start, end, body, *speaker = got
+            check_time(start, None, f"{what} {k + 1}: start")
+            if end is not None:
+                check_time(end, None, f"{what} {k + 1}: end")
+            check_order(start, previous, None)
+        except (ValueError, ParseError) as exc:
+            message = exc.message if isinstance(exc, ParseError) else str(exc)
+            if isinstance(exc, ParseError) and not message.startswith(f"{what} "):
+                message = f"{what} {k + 1}: {message}"
+            raise ParseError(message, line_of(k)) from None
+        previous = start
+        cues.append(Cue(start, end, [(None, body, speaker[0] if speaker else None)], None))
+    return cues
 
 
 def speaker_label(line: str) -> tuple[str, str] | None:

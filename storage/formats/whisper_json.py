@@ -12,14 +12,12 @@ from typing import Any
 
 from storage.formats import Format, ParseError, register
 from storage.formats.cues import (
-    Cue,
     canonical_speakers,
-    check_order,
-    check_time,
     json_item_line,
     labels_in_use,
     load_json,
     number,
+    read_cues,
     turns,
 )
 from storage.models import EpisodeMeta, Transcript
@@ -50,26 +48,10 @@ def parse(text: str, path: Path) -> Transcript:
         raise ParseError(
             "expected a Whisper JSON object with a 'segments' list of {start, end, text}", 1
         )
-    cues: list[Cue] = []
-    previous: float | None = None
-    for k, item in enumerate(data["segments"]):
-        try:
-            seg = _segment(item, k)
-            if seg is None:
-                continue
-            start, end, body, speaker = seg
-            check_time(start, None, f"segment {k + 1}: start")
-            if end is not None:
-                check_time(end, None, f"segment {k + 1}: end")
-            check_order(start, previous, None)
-        except (ValueError, ParseError) as exc:
-            message = exc.message if isinstance(exc, ParseError) else str(exc)
-            if isinstance(exc, ParseError) and not message.startswith("segment "):
-                message = f"segment {k + 1}: {message}"
-            line = json_item_line(text, k, "segments") if not notes else None
-            raise ParseError(message, line) from None
-        previous = start
-        cues.append(Cue(start, end, [(None, body, speaker)], None))
+    cues = read_cues(
+        data["segments"], _segment, "segment",
+        lambda k: json_item_line(text, k, "segments") if not notes else None,
+    )  # fmt: skip
     if not cues:
         raise ParseError("the Whisper JSON has no segments with text", 1)
     segments = canonical_speakers(turns(cues, labels=labels_in_use(cues)))

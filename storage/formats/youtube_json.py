@@ -15,14 +15,12 @@ from typing import Any
 
 from storage.formats import Format, ParseError, register
 from storage.formats.cues import (
-    Cue,
     canonical_speakers,
-    check_order,
-    check_time,
     json_item_line,
     labels_in_use,
     load_json,
     number,
+    read_cues,
     turns,
 )
 from storage.models import EpisodeMeta, Transcript
@@ -71,27 +69,9 @@ def _cue(item: Any, k: int) -> tuple[float, float | None, str] | None:
 def parse(text: str, path: Path) -> Transcript:
     data, notes = load_json(text, "the JSON")
     items, key = _cue_list(data)
-    is_json = not notes
-    cues: list[Cue] = []
-    previous: float | None = None
-    for k, item in enumerate(items):
-        try:
-            cue = _cue(item, k)
-            if cue is None:
-                continue
-            start, end, body = cue
-            check_time(start, None, f"cue {k + 1}: start")
-            if end is not None:
-                check_time(end, None, f"cue {k + 1}: end")
-            check_order(start, previous, None)
-        except (ValueError, ParseError) as exc:
-            message = exc.message if isinstance(exc, ParseError) else str(exc)
-            if isinstance(exc, ParseError) and not message.startswith("cue "):
-                message = f"cue {k + 1}: {message}"
-            line = json_item_line(text, k, key) if is_json else None
-            raise ParseError(message, line) from None
-        previous = start
-        cues.append(Cue(start, end, [(None, body, None)], None))
+    cues = read_cues(
+        items, _cue, "cue", lambda k: json_item_line(text, k, key) if not notes else None
+    )
     if not cues:
         raise ParseError("the JSON list has no cues with text", 1)
     segments = canonical_speakers(turns(cues, labels=labels_in_use(cues)))

@@ -280,3 +280,26 @@ def test_format_detected_from_content_whatever_the_extension(
 def test_every_format_is_registered_with_help() -> None:
     assert set(FORMATS) == {"markdown", "captions", "vtt", "srt", "youtube-json", "whisper-json"}
     assert all(f.help and f.extensions for f in FORMATS.values())
+
+
+def test_read_cues_checks_times_and_order_for_both_json_formats() -> None:
+    from storage.formats import ParseError
+    from storage.formats.cues import read_cues
+
+    def read(item: dict, k: int) -> tuple | None:
+        return (item["s"], item.get("e"), item["t"], *item.get("who", ())) if item["t"] else None
+
+    items = [{"s": 1.0, "e": 2.0, "t": "Hi", "who": ["SPEAKER_00"]}, {"s": 3.0, "t": ""},
+             {"s": 4.0, "t": "Bye"}]  # fmt: skip
+    cues = read_cues(items, read, "segment", lambda k: None)
+    assert [(c.start, c.end, c.lines) for c in cues] == [
+        (1.0, 2.0, [(None, "Hi", "SPEAKER_00")]),
+        (4.0, None, [(None, "Bye", None)]),
+    ]
+    with pytest.raises(ParseError) as caught:
+        read_cues([*items, {"s": -1.0, "t": "x"}], read, "cue", lambda k: k + 10)
+    assert caught.value.line == 13 and caught.value.message.startswith("cue 4: start -1.0")
+    with pytest.raises(ParseError, match="^cue 5: time goes back"):
+        read_cues(
+            [*items, {"s": 200.0, "t": "A"}, {"s": 100.0, "t": "B"}], read, "cue", lambda k: None
+        )
