@@ -37,6 +37,12 @@ HIGHLIGHTS = 3
 ARCHIVE_REPEAT = timedelta(days=365)
 # Searches made from the terminal are the team trying things out, not the community asking.
 LOCAL_SOURCES = ("cli", "console")
+# Searches asked in a DM are private: the digest neither lists nor counts them.
+PRIVATE_SOURCES = ("dm",)
+# A slash search's answer is private too, so the public digest names a topic (searched, or
+# found nothing) only when at least this many different people searched it that week: one
+# person's question ("is alice from acme leaving") is never published.
+MIN_TOPIC_USERS = 2
 # Chapters that say nothing about the episode's content.
 _BORING_CHAPTER = re.compile(
     r"\b(intro(duction)?|outro|welcome|wrap(ping)?[- ]up|closing|conclusion|contact|"
@@ -395,27 +401,33 @@ async def search_topics(
     """(most frequent topics, searches that found nothing, number of searches) in the window.
 
     Near-identical queries ("feature store", "feature stores") count as one topic, shown in
-    their most common spelling.
+    their most common spelling. DM searches are left out; a topic is listed only when at least
+    :data:`MIN_TOPIC_USERS` different users searched it (searches with no user id count for
+    nobody).
     """
     rows = await store.fetchall(
-        "SELECT query, hits FROM search_log WHERE at >= ? AND at < ? AND source NOT IN (?, ?)"
-        " ORDER BY at",
-        (iso(since), iso(until), *LOCAL_SOURCES),
+        "SELECT query, hits, user_id FROM search_log WHERE at >= ? AND at < ?"
+        " AND source NOT IN (?, ?, ?) ORDER BY at",
+        (iso(since), iso(until), *LOCAL_SOURCES, *PRIVATE_SOURCES),
     )
     found: Counter[str] = Counter()
     missed: Counter[str] = Counter()
+    users: dict[str, set[str]] = {}
     for row in rows:
         q = normalise_query(row["query"])
         if q:
             (found if row["hits"] else missed)[q] += 1
+            if row["user_id"]:
+                users.setdefault(q, set()).add(row["user_id"])
     # Topics are what found something (counting every time it was asked); what never found
     # anything is listed apart, once.
-    topics = _cluster(Counter({q: n + missed[q] for q, n in found.items()}))
-    gaps = _cluster(Counter({q: n for q, n in missed.items() if q not in found}))
+    topics = _cluster(Counter({q: n + missed[q] for q, n in found.items()}), users)
+    gaps = _cluster(Counter({q: n for q, n in missed.items() if q not in found}), users)
     return topics[:MAX_TOPICS], gaps[:MAX_UNANSWERED], len(rows)
 
 
-def _cluster(counts: Counter[str]) -> tuple[SearchTopic, ...]:
+def _cluster(counts: Counter[str], users: dict[str, set[str]]) -> tuple[SearchTopic, ...]:
+    """Near-identical queries grouped; only groups searched by MIN_TOPIC_USERS people or more."""
     groups: list[list[tuple[str, int]]] = []
     for query, n in counts.most_common():
         for group in groups:
@@ -424,7 +436,11 @@ def _cluster(counts: Counter[str]) -> tuple[SearchTopic, ...]:
                 break
         else:
             groups.append([(query, n)])
-    topics = [SearchTopic(group[0][0], sum(n for _, n in group)) for group in groups]
+    topics = [
+        SearchTopic(group[0][0], sum(n for _, n in group))
+        for group in groups
+        if len(set().union(*(users.get(q, set()) for q, _ in group))) >= MIN_TOPIC_USERS
+    ]
     topics.sort(key=lambda t: (-t.count, t.query))
     return tuple(topics)
 

@@ -180,7 +180,10 @@ async def test_digest_is_posted_once_with_its_ts_recorded(
     corpus_store: Store, client: AsyncWebClient, slack_api: SlackApi
 ) -> None:
     await arrive(corpus_store, *ARRIVING, at=NOW - timedelta(days=3))
-    await record_search(corpus_store, "feature store", 3, at=iso(NOW - timedelta(days=1)))
+    for user in ("U1", "U2"):  # topics are named once two people searched them
+        await record_search(
+            corpus_store, "feature store", 3, user_id=user, at=iso(NOW - timedelta(days=1))
+        )
     poster = make_poster(corpus_store, client, Clock(NOW))
 
     result = await poster.post_digest()

@@ -47,7 +47,10 @@ def db(corpus_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
                 )
                 await conn.execute("DELETE FROM episodes WHERE id = ?", (LATER,))
                 await conn.execute("DELETE FROM digest_arrivals WHERE episode_id = ?", (LATER,))
-            await record_search(store, "metaflow", 5, at=iso(NOW - timedelta(days=1)))
+            for user in ("U1", "U2"):  # topics are named once two people searched them
+                await record_search(
+                    store, "metaflow", 5, user_id=user, at=iso(NOW - timedelta(days=1))
+                )
 
     asyncio.run(prepare())
     return path

@@ -39,8 +39,9 @@ async def corpus_digest(corpus_db: Path, tmp_path: Path) -> Digest:
                     (iso(NOW - timedelta(days=2)), episode_id),
                 )
         day = iso(NOW - timedelta(days=1))
-        await record_search(store, "<!channel> & <@U123> ping", 0, at=day)
-        await record_search(store, "feature store", 4, at=day)
+        for user in ("U1", "U2"):  # topics are named once two people searched them
+            await record_search(store, "<!channel> & <@U123> ping", 0, user_id=user, at=day)
+            await record_search(store, "feature store", 4, user_id=user, at=day)
         passage = await store.fetchone(
             "SELECT id, start FROM passages WHERE episode_id = 'crisp-dm' LIMIT 1 OFFSET 30"
         )

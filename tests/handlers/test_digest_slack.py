@@ -77,8 +77,11 @@ async def digest_db(corpus_db: Path, tmp_path: Path) -> Path:
                 " ('digest', '2026-W48', ?, '1700000000.000100', ?)",
                 (DIGEST, iso(NOW - timedelta(days=7))),
             )
-        for query, hits in (("feature store", 3), ("feature store", 2), ("quantum baking", 0)):
-            await record_search(store, query, hits, at=iso(NOW - timedelta(days=1)))
+        for query, hits, user in (
+            ("feature store", 3, "U1"), ("feature store", 2, "U2"),
+            ("quantum baking", 0, "U1"), ("quantum baking", 0, "U2"),
+        ):  # fmt: skip
+            await record_search(store, query, hits, user_id=user, at=iso(NOW - timedelta(days=1)))
     return path
 
 

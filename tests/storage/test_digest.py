@@ -14,6 +14,7 @@ import storage.db
 from storage import Store, ingest_paths
 from storage.activity import record_search, record_share
 from storage.digest import (
+    MIN_TOPIC_USERS,
     ArchiveQuote,
     announce_watermark,
     archive_quote,
@@ -83,11 +84,12 @@ async def test_digest_from_the_corpus(corpus_store: Store) -> None:
     store = corpus_store
     day = NOW - timedelta(days=2)
     searches = [
-        ("feature store", 3), ("Feature stores", 2), ("feature store", 1), ("argo", 2),
-        ("quantum baking", 0), ("Quantum   baking?", 0), ("llm evals", 0), ("llm evals", 4),
+        ("feature store", 3, "U1"), ("Feature stores", 2, "U2"), ("feature store", 1, "U1"),
+        ("argo", 2, "U1"), ("argo", 2, "U3"), ("quantum baking", 0, "U1"),
+        ("Quantum   baking?", 0, "U2"), ("llm evals", 0, "U1"), ("llm evals", 4, "U2"),
     ]  # fmt: skip
-    for query, hits in searches:
-        await record_search(store, query, hits, user_id="U1", at=iso(day))
+    for query, hits, user in searches:
+        await record_search(store, query, hits, user_id=user, at=iso(day))
     await record_search(store, "older than the window", 0, at=iso(NOW - timedelta(days=9)))
     await record_search(store, "tried at the terminal", 0, source="cli", at=iso(day))
     a = await _passage(store, "ab-testing-and-product-experimentation", 40)
@@ -145,7 +147,7 @@ async def test_digest_from_the_corpus(corpus_store: Store) -> None:
     assert digest.searches == len(searches)
     # Topics are what found something, each counted every time it was asked.
     assert [(t.query, t.count) for t in digest.topics] == [
-        ("feature store", 3), ("llm evals", 2), ("argo", 1),
+        ("feature store", 3), ("argo", 2), ("llm evals", 2),
     ]  # fmt: skip
     # Found nothing: "quantum baking" (twice); "llm evals" later found something.
     assert [(t.query, t.count) for t in digest.unanswered] == [("quantum baking", 2)]
@@ -348,10 +350,38 @@ def test_queries_are_counted_in_one_form() -> None:
 async def test_empty_week_and_a_week_with_only_searches(store: Store) -> None:
     digest = await build_digest(store, now=NOW)
     assert digest.is_empty and digest.archive is None
-    await record_search(store, "anything", 0, at=iso(NOW - timedelta(hours=1)))
+    for user in ("U1", "U2"):
+        await record_search(store, "anything", 0, user_id=user, at=iso(NOW - timedelta(hours=1)))
     digest = await build_digest(store, now=NOW)
     assert not digest.is_empty
     assert [t.query for t in digest.unanswered] == ["anything"]
+
+
+async def test_private_questions_stay_out_of_the_digest(store: Store) -> None:
+    """DMs are never listed or counted; a slash search is listed only when at least
+    MIN_TOPIC_USERS different people asked it (a slash preview is private)."""
+    assert MIN_TOPIC_USERS == 2
+    hour_ago = iso(NOW - timedelta(hours=1))
+    await record_search(store, "is alice from acme leaving", 0, user_id="U1", source="dm",
+                        at=hour_ago)  # fmt: skip
+    await record_search(store, "is alice from acme leaving", 0, user_id="U2", source="dm",
+                        at=hour_ago)  # fmt: skip
+    digest = await build_digest(store, now=NOW)
+    assert digest.searches == 0 and digest.is_empty
+    # One person, asking three times by slash command (found and not found): not listed.
+    for hits in (0, 0, 3):
+        await record_search(store, "salary of bob at acme", hits, user_id="U3", at=hour_ago)
+    await record_search(store, "my secret project", 0, user_id="U4", at=hour_ago)
+    await record_search(store, "my secret project", 0, at=hour_ago)  # no user: nobody
+    # Two people: listed.
+    await record_search(store, "feature store", 2, user_id="U5", at=hour_ago)
+    await record_search(store, "Feature stores", 1, user_id="U6", source="mention", at=hour_ago)
+    await record_search(store, "quantum baking", 0, user_id="U5", at=hour_ago)
+    await record_search(store, "quantum baking", 0, user_id="U6", at=hour_ago)
+    digest = await build_digest(store, now=NOW)
+    assert [(t.query, t.count) for t in digest.topics] == [("feature store", 2)]
+    assert [(t.query, t.count) for t in digest.unanswered] == [("quantum baking", 2)]
+    assert digest.searches == 9  # counted (DMs aside), but not named
 
 
 async def test_reingesting_an_updated_file_keeps_the_first_arrival(
