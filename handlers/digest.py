@@ -196,7 +196,7 @@ def digest_text(
                 facts.append(e.date)
             out.append(f"* {esc(e.title)}" + (f" ({esc(' · '.join(facts))})" if facts else ""))
             if e.url:
-                out.append(f"  {e.url}")
+                out.append(f"  {esc(e.url)}")
             for h in e.highlights:
                 text = f"“{clip(h.title, 280)}”" if h.is_quote else h.title
                 who = f" — {h.speaker}" if h.is_quote and h.speaker else ""
@@ -211,7 +211,7 @@ def digest_text(
             out.append(f"* “{esc(q.quote)}”")
             out.append(f"  {esc(who + q.episode_title)}, {clock(q.start)} (shared {times})")
             if q.url:
-                out.append(f"  {q.url}")
+                out.append(f"  {esc(q.url)}")
     if digest.archive:
         a = digest.archive
         who = f"{a.speaker}, " if a.speaker else ""
@@ -219,7 +219,7 @@ def digest_text(
         out += ["", "FROM THE ARCHIVE", f"“{esc(a.quote)}”"]
         out.append(f"  {esc(who + a.episode_title + when)}, {clock(a.start)}")
         if a.url:
-            out.append(f"  {a.url}")
+            out.append(f"  {esc(a.url)}")
     if digest.topics or digest.unanswered:
         out += ["", "WHAT PEOPLE SEARCHED"]
         plain = lambda ts: ", ".join(t.query + (f" ({t.count})" if t.count > 1 else "") for t in ts)  # noqa: E731
@@ -237,7 +237,9 @@ def render_announcement(episode: Episode) -> Message:
     card = render_episode(episode, shareable=False)
     blocks = (context(":new: *New episode*"), *card.blocks)
     watch = deep_link(episode.url, 0)
-    plain = f"New episode: {escape(clip(episode.title, 200))}" + (f" {watch}" if watch else "")
+    plain = f"New episode: {escape(clip(episode.title, 200))}" + (
+        f" {escape(watch)}" if watch else ""
+    )
     return Message(clip(plain + "\n" + card.text, MAX_FALLBACK_TEXT), blocks[:MAX_BLOCKS])
 
 

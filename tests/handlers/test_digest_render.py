@@ -21,6 +21,7 @@ from storage.digest import (
     build_digest,
     iso,
 )
+from storage.models import Episode
 from tests.slack_api import block_kit_problems
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -133,3 +134,42 @@ async def test_announcement_has_the_chapters_with_timestamps(corpus_db: Path) ->
         assert stamp in text, chapter
     assert payload["text"].startswith("New episode: DevRel Role for Machine Learning")
     assert "buttons" not in text and "share_episode" not in text  # a post, not a preview
+
+
+HOSTILE_URL = "https://example.com/ep?x=<!channel>&y=<@U123>|z"
+
+
+def test_urls_in_the_fallback_text_are_escaped() -> None:
+    """A URL carrying ``<!channel>`` never reaches Slack raw, in blocks or in the fallback."""
+    episode = NewEpisode(
+        id="e1", title="An episode", guests=("Guest",), date="2026-11-28", url=HOSTILE_URL,
+        arrived_at=iso(NOW), highlights=(Highlight("A chapter", 60.0, HOSTILE_URL),),
+    )  # fmt: skip
+    digest = Digest(
+        "2026-W49", NOW - timedelta(days=7), NOW - timedelta(days=7), NOW,
+        new_episodes=(episode,),
+        shared=(SharedQuote("e1", "An episode", 12.0, "Guest", "A quote.", HOSTILE_URL, 2),),
+        archive=ArchiveQuote("e0", "k0", "Old", "2020-01-01", ("G",), 5.0, "G", "Old.",
+                             HOSTILE_URL),
+    )  # fmt: skip
+    payload = render_digest(digest).payload()
+    for text in (payload["text"], blocks_text(payload)):
+        assert "<!channel>" not in text and "<@U123>" not in text
+    assert payload["text"].count("https://example.com/ep?x=&lt;!channel&gt;&amp;y=") == 3
+    # The terminal preview prints the URL as it is.
+    assert HOSTILE_URL in digest_text(digest)
+
+
+def test_announcement_fallback_escapes_the_url() -> None:
+    episode = Episode(
+        id="e1", title="Title & more", guests=("Guest",), date="2026-11-28", duration=3600.0,
+        url=HOSTILE_URL, links={}, topics=(), season=None, number=None, description=None,
+        chapters=(), source_path="e1.md", source_format="markdown", timing="edited",
+        ingested_at=iso(NOW),
+    )  # fmt: skip
+    payload = render_announcement(episode).payload()
+    for text in (payload["text"], blocks_text(payload)):
+        assert "<!channel>" not in text and "<@U123>" not in text
+    assert payload["text"].startswith(
+        "New episode: Title &amp; more https://example.com/ep?x=&lt;!channel&gt;&amp;y="
+    )
