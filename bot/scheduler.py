@@ -32,6 +32,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from storage import Store, get_episode
 from storage.digest import (
+    IMPORT_BATCH,
     ArchiveQuote,
     Digest,
     advance_watermark,
@@ -67,7 +68,7 @@ RETRY_AFTER_FAILURE = timedelta(minutes=10)
 # The serving bot announces only recent arrivals, a few at a time: a bigger batch is a
 # catalogue import, and a channel should not get dozens of "new episode" posts at once.
 ANNOUNCE_MAX_AGE = timedelta(days=7)
-ANNOUNCE_BATCH = 5
+ANNOUNCE_BATCH = IMPORT_BATCH
 METADATA_TYPE = "episode_bot_post"
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

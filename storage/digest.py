@@ -35,6 +35,12 @@ MAX_TOPICS = 5
 MAX_UNANSWERED = 5
 HIGHLIGHTS = 3
 ARCHIVE_REPEAT = timedelta(days=365)
+# More than IMPORT_BATCH episodes arriving one after another (each within IMPORT_GAP of the
+# one before) are a catalogue import, not news: announcements skip such a batch, and the first
+# digest (no earlier one to count from) treats it as the back catalogue, so the digest after
+# the initial import does not say "New this week: 200 episodes".
+IMPORT_BATCH = 5
+IMPORT_GAP = timedelta(hours=1)
 # Searches made from the terminal are the team trying things out, not the community asking.
 LOCAL_SOURCES = ("cli", "console")
 # Searches asked in a DM are private: the digest neither lists nor counts them.
@@ -154,8 +160,10 @@ class SearchTopic:
 class Digest:
     """One week's digest. Sections are empty tuples (or None) when there is nothing to say.
 
-    ``since``/``until`` bound "new" episodes (since the last digest); shares and searches count
-    from ``activity_since`` (the later of the last digest and a week before ``until``).
+    ``since``/``until`` bound "new" episodes (since the last digest; for the first digest, a week
+    before ``until`` or, if later, the end of a catalogue import in that week); shares and
+    searches count from ``activity_since`` (the later of the last digest and a week before
+    ``until``).
     """
 
     week: str
@@ -191,8 +199,14 @@ async def build_digest(store: Store, *, now: datetime, week: str | None = None) 
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     last = await last_digest(store, before=now)
-    since = parse_iso(last.posted_at) if last else now - WEEK
-    activity_since = max(since, now - WEEK)
+    if last:
+        since = parse_iso(last.posted_at)
+    else:
+        since = now - WEEK
+        imported = await last_import(store, since=since, until=now)
+        if imported is not None:  # what came with it is the archive; news is what came after
+            since = imported + timedelta(seconds=1)
+    activity_since = max(since, now - WEEK) if last else now - WEEK
     new, more = await new_episodes(store, since=since, until=now)
     shared = await most_shared(store, since=activity_since, until=now)
     topics, unanswered, searches = await search_topics(store, since=activity_since, until=now)
@@ -205,6 +219,24 @@ async def build_digest(store: Store, *, now: datetime, week: str | None = None) 
         new_episodes=new, more_new=more, shared=shared, archive=archive,
         topics=topics, unanswered=unanswered, searches=searches,
     )  # fmt: skip
+
+
+async def last_import(store: Store, *, since: datetime, until: datetime) -> datetime | None:
+    """When the last catalogue import in [since, until) ended (see :data:`IMPORT_BATCH`):
+    the arrival time of its last episode; None when nothing arrived in such a batch."""
+    rows = await store.fetchall(
+        "SELECT arrived_at FROM digest_arrivals WHERE arrived_at >= ? AND arrived_at < ?"
+        " ORDER BY arrived_at, seq",
+        (iso(since), iso(until)),
+    )
+    end, run = None, []
+    for moment in (parse_iso(r["arrived_at"]) for r in rows):
+        if run and moment - run[-1] > IMPORT_GAP:
+            run = []
+        run.append(moment)
+        if len(run) > IMPORT_BATCH:
+            end = moment
+    return end
 
 
 async def new_episodes(

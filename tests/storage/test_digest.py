@@ -14,6 +14,7 @@ import storage.db
 from storage import Store, ingest_paths
 from storage.activity import record_search, record_share
 from storage.digest import (
+    IMPORT_BATCH,
     MIN_TOPIC_USERS,
     ArchiveQuote,
     announce_watermark,
@@ -169,6 +170,52 @@ async def test_new_counts_from_the_last_digest_not_a_fixed_week(corpus_store: St
     digest = await build_digest(corpus_store, now=NOW)
     assert [e.id for e in digest.new_episodes] == ["crisp-dm"]
     assert digest.since == datetime(2026, 11, 27, 12, tzinfo=UTC)
+
+
+async def test_first_digest_after_the_initial_import_is_not_all_news(corpus_store: Store) -> None:
+    """No earlier digest: a catalogue imported this week is the archive, not "200 new"."""
+    store = corpus_store
+    async with store.transaction() as conn:
+        await conn.execute("DELETE FROM posts")
+        # The whole catalogue arrived on Thursday, a second or so apart (one ingest run)...
+        await conn.execute(
+            "UPDATE digest_arrivals SET arrived_at = strftime('%Y-%m-%dT%H:%M:%S+00:00',"
+            " '2026-11-26T10:00:00', '+' || seq || ' seconds')"
+        )
+        # ...and one episode of its own on Saturday.
+        await conn.execute(
+            "UPDATE digest_arrivals SET arrived_at = '2026-11-28T19:00:00+00:00'"
+            " WHERE episode_id = 'crisp-dm'"
+        )
+    catalogue = await store.fetchone("SELECT count(*) AS n FROM digest_arrivals")
+    assert catalogue["n"] > IMPORT_BATCH
+    digest = await build_digest(store, now=NOW)
+    assert [e.id for e in digest.new_episodes] == ["crisp-dm"] and digest.more_new == 0
+    assert digest.archive is not None and digest.archive.episode_id != "crisp-dm"
+    assert digest.activity_since == NOW - timedelta(days=7)
+    # A few episodes arriving close together are news, not an import.
+    async with store.transaction() as conn:
+        await conn.execute("UPDATE digest_arrivals SET arrived_at = ?", (LONG_AGO,))
+        for i, episode_id in enumerate(NEW):
+            await conn.execute(
+                "UPDATE digest_arrivals SET arrived_at = ? WHERE episode_id = ?",
+                (f"2026-11-28T19:00:0{i}+00:00", episode_id),
+            )
+    digest = await build_digest(store, now=NOW)
+    assert {e.id for e in digest.new_episodes} == set(NEW)
+    # With an earlier digest to count from, every arrival since it is new, however many.
+    async with store.transaction() as conn:
+        await conn.execute(
+            "UPDATE digest_arrivals SET arrived_at = strftime('%Y-%m-%dT%H:%M:%S+00:00',"
+            " '2026-11-26T10:00:00', '+' || seq || ' seconds')"
+        )
+        await conn.execute(
+            "INSERT INTO posts(kind, key, channel, ts, posted_at) VALUES"
+            " ('digest', '2026-W48', 'C0DIGEST', '1700000000.000100', ?)",
+            (iso(NOW - timedelta(days=7)),),
+        )
+    digest = await build_digest(store, now=NOW)
+    assert len(digest.new_episodes) + digest.more_new == catalogue["n"]
 
 
 def moment(quote: ArchiveQuote) -> tuple[str, float]:
