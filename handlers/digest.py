@@ -26,6 +26,7 @@ from handlers.render import (
     clip,
     clock,
     context,
+    cut,
     divider,
     escape,
     header,
@@ -151,8 +152,9 @@ def render_digest(
             f"Search every episode: `{command} &lt;words&gt;` · `{command} latest` for the newest"
         )
     )
-    return Message(clip(digest_text(digest, schedule=schedule, safe_text=True),
-                        MAX_FALLBACK_TEXT), tuple(blocks[:MAX_BLOCKS]))  # fmt: skip
+    # cut, not clip: the fallback keeps its line breaks and is never cut inside an entity.
+    return Message(cut(digest_text(digest, schedule=schedule, safe_text=True),
+                       MAX_FALLBACK_TEXT), tuple(blocks[:MAX_BLOCKS]))  # fmt: skip
 
 
 def clip_mrkdwn(text: str) -> str:
@@ -240,7 +242,7 @@ def render_announcement(episode: Episode) -> Message:
     plain = f"New episode: {escape(clip(episode.title, 200))}" + (
         f" {escape(watch)}" if watch else ""
     )
-    return Message(clip(plain + "\n" + card.text, MAX_FALLBACK_TEXT), blocks[:MAX_BLOCKS])
+    return Message(cut(plain + "\n" + card.text, MAX_FALLBACK_TEXT), blocks[:MAX_BLOCKS])
 
 
 def describe_result(result: PostResult) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from storage.digest import (
     build_digest,
     iso,
 )
-from storage.models import Episode
+from storage.models import Chapter, Episode
 from tests.slack_api import block_kit_problems
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -173,3 +174,30 @@ def test_announcement_fallback_escapes_the_url() -> None:
     assert payload["text"].startswith(
         "New episode: Title &amp; more https://example.com/ep?x=&lt;!channel&gt;&amp;y="
     )
+
+
+_BROKEN_ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
+
+
+def test_fallback_keeps_lines_and_never_cuts_inside_an_entity() -> None:
+    """A fallback over the limit is cut at a line or word, or before an entity, never in one."""
+    for pad in range(5):  # shifts where the limit falls by one character each time
+        title = "x" * pad + "&" * 2000  # escaped: one word of 10,000 characters
+        episode = NewEpisode("e1", title, (), None, None, iso(NOW), ())
+        digest = Digest("2026-W49", NOW - timedelta(days=7), NOW - timedelta(days=7), NOW,
+                        new_episodes=(episode,))  # fmt: skip
+        text = render_digest(digest).payload()["text"]
+        assert len(text) <= 3000 and text.endswith("…")
+        assert "\n\nNEW THIS WEEK\n* " in text  # line breaks kept
+        assert not _BROKEN_ENTITY.search(text), text[-12:]
+        chapters = tuple(Chapter("x" * pad + "&" * 100, 60.0 * i) for i in range(30))
+        announced = Episode(
+            id="e1", title="T & U", guests=("G",), date=None, duration=None,
+            url="https://www.youtube.com/watch?v=z7BvslwVRbQ", links={}, topics=(),
+            season=None, number=None, description=None, chapters=chapters,
+            source_path="e1.md", source_format="markdown", timing="edited", ingested_at=iso(NOW),
+        )  # fmt: skip
+        text = render_announcement(announced).payload()["text"]
+        assert len(text) <= 3000
+        assert text.startswith("New episode: T &amp; U https://www.youtube.com/watch?v=z7BvslwVRbQ")
+        assert "\n" in text and not _BROKEN_ENTITY.search(text), text[-12:]
