@@ -29,7 +29,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
-from bot.scheduler import start_scheduler
+from bot.scheduler import Poster, start_scheduler
 from handlers import actions, commands, digest, mentions
 from handlers.context import Deps, bind
 from storage import Store
@@ -177,7 +177,7 @@ async def _serve(settings: Settings, stop: asyncio.Event, ready) -> None:  # noq
         async with aiohttp.ClientSession() as session:
             client = build_client(settings, session)
             auth = await check_bot_token(client, settings)
-            deps = Deps(store, settings)
+            deps = Deps(store, settings, digest_poster=Poster.from_settings)
             app = build_app(deps, client=client)
             # Build search's vocabulary now, so the first member to search doesn't wait for it.
             await search_cache(store)

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from bot.app import HANDLER_MODULES
 from bot.config import Settings
+from bot.scheduler import Poster
 from handlers.actions import press
 from handlers.commands import run_command
 from handlers.context import Ask, Deps, guarded
@@ -237,7 +238,8 @@ async def run_console(
         except ImportError:
             pass
     async with await Store.open(settings.database_path) as store:
-        console = Console(Deps(store, settings), out=out, style=Style(out.isatty()))
+        deps = Deps(store, settings, digest_poster=Poster.from_settings)
+        console = Console(deps, out=out, style=Style(out.isatty()))
         if intro:
             console.say(intro)
         console.say(console.banner())

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
+from handlers.digest import render_announcement, render_digest
 from storage import Store, get_episode
 from storage.digest import (
     IMPORT_BATCH,
@@ -355,8 +356,6 @@ class Poster:
         ``force`` is ``/episodes digest now``: it posts even an empty week, and even when an
         interrupted post cannot be checked; it still never posts a week twice.
         """
-        from handlers.digest import render_digest
-
         now = now or self.clock()
         channel = self.digest_channel
         week = self.schedule.week_of(now)
@@ -383,8 +382,6 @@ class Poster:
     # -- announcements ---------------------------------------------------------------------------
     async def announce(self, episode_id: str, *, now: datetime | None = None) -> PostResult:
         """Announce one episode in ANNOUNCE_CHANNEL unless it was announced before."""
-        from handlers.digest import render_announcement
-
         now = now or self.clock()
         if not self.announce_channel:
             return PostResult("failed", "announcement", episode_id, detail="no ANNOUNCE_CHANNEL")

@@ -27,10 +27,15 @@ log = logging.getLogger("episode_bot.handlers")
 
 @dataclass(frozen=True)
 class Deps:
-    """What the handlers run on: one open store and the settings."""
+    """What the handlers run on: one open store and the settings.
+
+    ``digest_poster`` builds the digest's poster from (store, Slack client or None, settings):
+    bot/ passes ``bot.scheduler.Poster.from_settings``, so handlers never import bot.scheduler.
+    """
 
     store: Store
     settings: Settings
+    digest_poster: Callable[[Store, Any, Settings], Any] | None = None
 
 
 class CannotPost(Exception):

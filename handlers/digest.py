@@ -4,14 +4,15 @@
 Slack's limits, links not unfurled, a plain-text fallback); :func:`digest_text` is the same in
 plain text for the terminal. :func:`render_announcement` is the "new episode" post. The
 ``digest`` row of the subcommand table gives everyone a private preview and lets the admins in
-ADMIN_USER_IDS post it now (the posting itself, once only, is bot/scheduler.py's).
+ADMIN_USER_IDS post it now (the posting itself, once only, is bot/scheduler.py's; the
+``Poster`` comes in through ``Deps.digest_poster``, as handlers never import bot.scheduler).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, tzinfo
+from typing import Any, Protocol
 
 from handlers.commands import subcommand
 from handlers.context import Ask
@@ -40,8 +41,39 @@ from storage.digest import Digest, NewEpisode
 from storage.links import deep_link
 from storage.models import Episode
 
-if TYPE_CHECKING:
-    from bot.scheduler import PostResult, Schedule
+
+class Schedule(Protocol):
+    """When the digest goes out (bot.scheduler.Schedule): its time zone and a description."""
+
+    @property
+    def timezone(self) -> tzinfo: ...
+
+    def describe(self) -> str: ...
+
+
+class PostResult(Protocol):
+    """What one attempt to post the digest did (bot.scheduler.PostResult)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def detail(self) -> str | None: ...
+
+
+class DigestPoster(Protocol):
+    """Previews and posts the digest once (bot.scheduler.Poster)."""
+
+    @property
+    def schedule(self) -> Schedule: ...
+
+    async def preview(self) -> Digest: ...
+
+    async def post_digest(self, *, force: bool = False) -> PostResult: ...
+
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 
@@ -274,8 +306,6 @@ def describe_result(result: PostResult) -> str:
     examples=("digest",),
 )
 async def digest_command(ask: Ask, words: str) -> None:
-    from bot.scheduler import Poster
-
     settings = ask.deps.settings
     word = words.strip().lower()
     if word not in ("", "now", "preview"):
@@ -287,7 +317,10 @@ async def digest_command(ask: Ask, words: str) -> None:
         )
         return
     client = getattr(ask.outbox, "client", None)
-    poster = Poster.from_settings(ask.store, client, settings)
+    if ask.deps.digest_poster is None:
+        await ask.outbox.private(render_notice("The digest is not available here."))
+        return
+    poster: DigestPoster = ask.deps.digest_poster(ask.store, client, settings)
     if word == "now":
         if ask.user_id not in settings.admin_user_ids:
             await ask.outbox.private(

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from bot.app import EVENTS_PATH, build_app, build_client, web_app
 from bot.config import Settings
+from bot.scheduler import Poster
 from handlers.context import Deps
 from storage import Store
 from tests.slack_api import BOT_TOKEN, SIGNING_SECRET, SlackApi, post_signed
@@ -65,7 +66,7 @@ async def running_bot(
     settings = test_settings(db_path, slack_api, **overrides)
     async with await Store.open(settings.database_path) as store:
         async with aiohttp.ClientSession() as session:
-            deps = Deps(store, settings)
+            deps = Deps(store, settings, digest_poster=Poster.from_settings)
             app = build_app(deps, client=build_client(settings, session))
             runner = web.AppRunner(web_app(app, deps), access_log=None)
             await runner.setup()

@@ -445,3 +445,31 @@ async def test_a_catalogue_import_while_serving_is_not_announced(
     assert [r.status for r in results] == ["skipped"] * len(ids)
     assert await poster.announce_new() == []
     assert slack_api.calls_to("chat.postMessage") == []
+
+
+def test_digest_handler_does_not_import_the_scheduler() -> None:
+    """Imports go one way: bot.scheduler uses handlers.digest to render; the handler gets the
+    poster through Deps.digest_poster and never imports bot.scheduler (no import cycle)."""
+    import ast
+    import subprocess
+    import sys
+
+    import handlers.digest
+
+    tree = ast.parse(Path(handlers.digest.__file__).read_text())
+    imported = [
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    ]
+    assert not [m for m in imported if m and (m == "bot" or m.startswith("bot."))], imported
+    for first in ("handlers.digest", "bot.scheduler"):  # either order, in a fresh interpreter
+        code = f"import {first}, handlers.digest, bot.scheduler"
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+    code = "import sys, handlers.digest; print('bot.scheduler' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
