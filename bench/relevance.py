@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -23,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storage import Store, ingest_paths  # noqa: E402
+from bench.corpus import CORPUS, build_corpus_db  # noqa: E402
+from storage import Store  # noqa: E402
 from tests.storage.relevance import (  # noqa: E402
-    SEED_META,
     by_kind,
     evaluate,
     load_cases,
@@ -33,30 +32,9 @@ from tests.storage.relevance import (  # noqa: E402
     table,
 )
 
-CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
-SEED = CORPUS / "seed" / "000_65fe3dfcb0de18ef.txt"
-
-
-async def build(db: Path) -> None:
-    async with await Store.open(db) as store:
-        row = await store.fetchone("SELECT count(*) FROM episodes")
-        if row[0] >= 200:
-            print(f"reusing {db}", file=sys.stderr)
-            return
-        started = time.perf_counter()
-        report = await ingest_paths(
-            store, [CORPUS / "raw" / "_people", CORPUS / "raw" / "_podcast"]
-        )
-        if report.failed:
-            raise SystemExit(f"ingest failed: {[o.describe() for o in report.failed]}")
-        seed = await ingest_paths(store, [SEED], overrides=SEED_META)
-        if seed.failed:
-            raise SystemExit(f"seed ingest failed: {[o.describe() for o in seed.failed]}")
-        print(f"built {db} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-
 
 async def run(db: Path, show_misses: bool) -> None:
-    await build(db)
+    await build_corpus_db(db)
     cases = load_cases()
     async with await Store.open(db) as store:
         started = time.perf_counter()

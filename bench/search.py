@@ -41,13 +41,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storage import EpisodeMeta, Store, ingest_paths, search  # noqa: E402
+from bench.corpus import CORPUS, build_corpus_db  # noqa: E402
+from storage import Store, search  # noqa: E402
 from storage.search import MAX_LIMIT  # noqa: E402, F401 - the bot's own module
 from tests.storage.relevance import load_cases  # noqa: E402
 
-CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
-SEED = CORPUS / "seed" / "000_65fe3dfcb0de18ef.txt"
-SEED_META = EpisodeMeta(id="devrel-captions", url="https://www.youtube.com/watch?v=z7BvslwVRbQ")
 GOALS_P99_MS = {1000: 50, 10000: 250}
 GOAL_PEAK_MB = 500
 ROUNDS = 3
@@ -59,20 +57,6 @@ FTS_TABLES = ("passages_fts", "search_words")
 
 
 # ---------------------------------------------------------------------------- building
-
-
-async def build_base(path: Path) -> None:
-    async with await Store.open(path) as store:
-        if (await store.fetchone("SELECT count(*) FROM episodes"))[0] >= 200:
-            return
-        started = time.perf_counter()
-        report = await ingest_paths(
-            store, [CORPUS / "raw" / "_people", CORPUS / "raw" / "_podcast"]
-        )
-        if report.failed:
-            raise SystemExit(f"ingest failed: {[o.describe() for o in report.failed]}")
-        await ingest_paths(store, [SEED], overrides=SEED_META)
-        print(f"ingested the corpus in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
 def hours(conn: sqlite3.Connection) -> float:
@@ -366,7 +350,7 @@ def main() -> None:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         base = work / "base.db"
-        asyncio.run(build_base(base))
+        asyncio.run(build_corpus_db(base))
         queries = mixed_queries(base, args.queries)
         queries_file = work / "queries.json"
         queries_file.write_text(json.dumps(queries))
