@@ -437,8 +437,15 @@ class Poster:
                 continue
             result = await self.announce(arrival.episode_id, now=now)
             results.append(result)
-            if result.status in ("busy", "failed", "uncertain"):
+            if result.status in ("busy", "failed"):
                 break  # try again on the next sweep
+            if result.status == "uncertain":
+                # Slack can't tell whether an interrupted post went out (no channels:history):
+                # leave that one to an admin rather than hold back every later announcement.
+                log.warning(
+                    "announcement of %s may or may not have been posted; moving on",
+                    arrival.episode_id,
+                )
             await advance_watermark(self.store, arrival.seq)
         return results
 

@@ -15,6 +15,7 @@ from bot.scheduler import (
     ANNOUNCE_BATCH,
     LEASE,
     METADATA_TYPE,
+    RETRY_AFTER_FAILURE,
     Poster,
     Schedule,
     ScheduleError,
@@ -473,3 +474,28 @@ def test_digest_handler_does_not_import_the_scheduler() -> None:
     code = "import sys, handlers.digest; print('bot.scheduler' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+async def test_an_undecidable_announcement_does_not_hold_back_later_ones(
+    corpus_store: Store, client: AsyncWebClient, slack_api: SlackApi
+) -> None:
+    clock = Clock(NOW)
+    poster = make_poster(corpus_store, client, clock, digest_channel=None, announce_channel=NEWS)
+    scheduler = Scheduler(poster)
+    await first_round(scheduler)
+    await scheduler.stop()
+    first, second = ARRIVING
+    await arrive(corpus_store, first, at=NOW)
+    # A run claimed the first announcement and died; Slack can't say whether it went out.
+    await claim_post(corpus_store, "announcement", first, NEWS, now=NOW, stale_after=LEASE)
+    slack_api.reply("conversations.history", json={"ok": False, "error": "missing_scope"},
+                    times=None)  # fmt: skip
+    clock.now = NOW + timedelta(hours=2)
+    [result] = await scheduler.tick()
+    assert (result.key, result.status) == (first, "uncertain")
+    await arrive(corpus_store, second, at=clock.now)
+    clock.now += RETRY_AFTER_FAILURE + timedelta(minutes=1)  # the sweep backs off, then goes on
+    results = await scheduler.tick()
+    assert [(r.key, r.status) for r in results] == [(second, "posted")]
+    [call] = slack_api.calls_to("chat.postMessage")
+    assert call.args["metadata"]["event_payload"]["key"] == second
