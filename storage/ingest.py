@@ -178,6 +178,8 @@ class Prepared:
     digest: str
     notes: tuple[str, ...] = ()
     id_from_name: bool = False  # the id is the file's name, not one the user gave
+    # The segments packed for storage, compressed in the worker rather than by the writer.
+    segments_blob: bytes = b""
 
     @classmethod
     def of(
@@ -199,7 +201,7 @@ class Prepared:
         )
         return cls(
             path, meta, transcript.format, transcript.kind, segment_rows, passage_rows, digest,
-            notes, id_from_name,
+            notes, id_from_name, pack_segments(segment_rows),
         )  # fmt: skip
 
     @property
@@ -516,7 +518,7 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
         )
         await conn.execute(
             "INSERT INTO episode_segments(episode_id, count, data) VALUES (?, ?, ?)",
-            (episode_id, len(segments), pack_segments(segments)),
+            (episode_id, len(segments), prepared.segments_blob),
         )
         await conn.executemany(
             "INSERT INTO passages(episode_id, idx, start, end, speaker, chapter, text,"
