@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import random
 import re
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -31,75 +31,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storage import Store, ingest_paths, search  # noqa: E402
+from bench.corpus import CORPUS, build_corpus_db, hours, replicate  # noqa: E402
+from storage import Store, search  # noqa: E402
 from tests.bot.harness import running_bot  # noqa: E402
 from tests.slack_api import SlackApi, slash_command  # noqa: E402
 
-CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
 TARGET_HOURS = 1000
 GOAL_P95_MS = 300
-# Tables that describe people's activity, not episodes: never replicated.
-ACTIVITY = {"search_log", "shares", "events_seen", "posts", "archive_quotes", "digest_arrivals"}
 
 
-async def hours(store: Store) -> float:
-    row = await store.fetchone("SELECT coalesce(sum(duration), 0) / 3600.0 FROM episodes")
-    return float(row[0])
-
-
-async def replicate(store: Store, copy: int) -> None:
-    """One more copy of every original episode (id ``<id>~<copy>``), with all its rows.
-
-    Tables are found from the schema: ``episodes`` and every table with an ``episode_id``
-    column; an INTEGER PRIMARY KEY of its own (passages.id) is left to SQLite to assign.
-    """
-    tables = [
-        r["name"]
-        for r in await store.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table'"
-            " AND sql NOT LIKE 'CREATE VIRTUAL%' AND name NOT LIKE 'sqlite_%'"
-            " AND name NOT LIKE '%fts%' ORDER BY name = 'episodes' DESC"
+def build_database(path: Path) -> None:
+    """The real corpus replicated to about TARGET_HOURS (the same builder bench/search.py uses)."""
+    with sqlite3.connect(path) as conn:
+        have = (
+            hours(conn)
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'episodes'").fetchone()
+            else 0
         )
-        if r["name"] not in ACTIVITY
-    ]
-    async with store.transaction() as conn:
-        for table in tables:
-            cols = await store.fetchall(f"PRAGMA table_info({table})")
-            names = [c["name"] for c in cols]
-            key = "id" if table == "episodes" else "episode_id" if "episode_id" in names else None
-            if key is None:
-                continue
-            own_rowid = [
-                c["name"] for c in cols
-                if c["pk"] == 1 and c["type"].upper() == "INTEGER" and c["name"] != key
-                and sum(1 for x in cols if x["pk"]) == 1
-            ]  # fmt: skip
-            keep = [n for n in names if n not in own_rowid]
-            select = [f"{n} || '~{copy}'" if n == key else n for n in keep]
-            await conn.execute(
-                f"INSERT INTO {table} ({', '.join(keep)}) SELECT {', '.join(select)} "  # noqa: S608
-                f"FROM {table} WHERE {key} NOT LIKE '%~%'"
-            )
-
-
-async def build_database(path: Path) -> None:
-    async with await Store.open(path) as store:
-        if await hours(store) >= TARGET_HOURS:
-            print(f"reusing {path}: {await hours(store):.0f} h", file=sys.stderr)
-            return
-        started = time.perf_counter()
-        report = await ingest_paths(
-            store, [CORPUS / "raw" / "_people", CORPUS / "raw" / "_podcast"]
-        )
-        assert not report.failed, [o.describe() for o in report.failed]
-        base = await hours(store)
-        copies = math.ceil(TARGET_HOURS / base) - 1
-        for copy in range(1, copies + 1):
-            await replicate(store, copy)
-        await store.conn.execute("PRAGMA optimize")
-        took = time.perf_counter() - started
-        print(f"built {path}: {await hours(store):.0f} h ({base:.0f} h x {copies + 1}) in "
-              f"{took:.0f} s", file=sys.stderr)  # fmt: skip
+    if have >= TARGET_HOURS:
+        print(f"reusing {path}: {have:.0f} h", file=sys.stderr)
+        return
+    base = path.with_name(path.stem + "-base.db")
+    asyncio.run(build_corpus_db(base))
+    replicate(base, path, TARGET_HOURS)
 
 
 async def queries(store: Store, n: int) -> list[str]:
@@ -135,7 +89,8 @@ async def measure(db: Path, n: int, concurrency: int) -> None:
         asked = await queries(store, 2 * n + 10)
         asked, alone = asked[: n + 10], asked[n + 10 :]
         episodes = (await store.fetchone("SELECT count(*) FROM episodes"))[0]
-        total_hours = await hours(store)
+        row = await store.fetchone("SELECT coalesce(sum(duration), 0) / 3600.0 FROM episodes")
+        total_hours = row[0]
 
     async with SlackApi() as slack_api, running_bot(db, slack_api) as bot:
         slots = asyncio.Semaphore(concurrency)
@@ -191,7 +146,7 @@ def main() -> None:
         sys.exit(f"the corpus is not at {CORPUS} (set CORPUS_DIR)")
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or Path(tmp) / "1000h.db"
-        asyncio.run(build_database(db))
+        build_database(db)
         asyncio.run(measure(db, args.requests, max(1, args.concurrency)))
 
 
