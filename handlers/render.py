@@ -312,7 +312,8 @@ def render_results(
         )
         blocks += [section(text, share), context(meta), divider()]
     if result.suggestion:
-        blocks.append(context(f"Did you mean *{safe(result.suggestion, 200)}*?"))
+        # With hits, search already read the query with these words (a typo corrected).
+        blocks.append(context(f"Showing results for *{safe(result.suggestion, 200)}*"))
     nav = []
     if page > 0:
         nav.append(button("◀ Previous", PAGE_PREV, {"q": query, "p": page - 1}))
@@ -385,7 +386,7 @@ def render_answer(result: SearchResult, *, command: str) -> Message:
         blocks += [section(text), context(meta)]
     more = f"More, privately: `{command} {safe(result.query, 200)}`"
     if result.suggestion:
-        more = f"Did you mean *{safe(result.suggestion, 200)}*? · " + more
+        more = f"Showing results for *{safe(result.suggestion, 200)}* · " + more
     blocks.append(context(more))
     text = _fallback(
         f"From the episodes, for “{escape(clip(result.query, 200))}”:",

@@ -195,6 +195,8 @@ def test_matched_via_and_suggestion_are_shown() -> None:
     assert "heard as “psychic learn”" in shown
     assert "<https://www.youtube.com/watch?v=IxV9EH-tphQ&t=862s|▶ 14:22>" in shown
     assert "*Vincent*" in shown and "_Tools_" in shown
+    # Hits found through a corrected word say which words were used, not "did you mean".
+    assert "Showing results for *scikit learn*" in shown and "Did you mean" not in shown
     nothing = render_nothing_found(SearchResult("argoo", (), suggestion="argo"), command="/ep")
     assert "Did you mean *argo*?" in nothing.blocks[0]["text"]["text"]
     [suggest, _dismiss] = nothing.buttons()
