@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.formats import ParseError
-from storage.models import Segment
+from storage.models import EpisodeMeta, Segment, Transcript
 
 # No transcript runs a day; a time beyond that is a typo or a unit mix-up (ms for s).
 MAX_SECONDS = 24 * 3600
@@ -371,3 +371,18 @@ def number(value: Any, what: str) -> float:
         except ValueError:
             pass
     raise ValueError(f"{what} must be a number of seconds, found {str(value)[:40]!r}")
+
+
+def cue_transcript(
+    cues: Sequence[Cue], fmt: str, *, empty: str, notes: tuple[str, ...] = ()
+) -> Transcript:
+    """The captions transcript of ``cues``: speaker turns, each speaker under one name.
+
+    ``empty`` says what was expected when the file has no cues at all.
+    """
+    if not cues:
+        raise ParseError(empty, 1)
+    segments = canonical_speakers(turns(cues, labels=labels_in_use(cues)))
+    if not segments:
+        raise ParseError("the cues have no text", cues[0].line)
+    return Transcript(EpisodeMeta(), tuple(segments), format=fmt, kind="captions", notes=notes)

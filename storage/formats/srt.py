@@ -17,13 +17,11 @@ from storage.formats import Format, ParseError, register
 from storage.formats.cues import (
     TIMING,
     Cue,
-    canonical_speakers,
     check_order,
-    labels_in_use,
+    cue_transcript,
     parse_timing,
-    turns,
 )
-from storage.models import EpisodeMeta, Transcript
+from storage.models import Transcript
 
 _INDEX = re.compile(r"^\s*\d+\s*$")
 _BARE_TIME = re.compile(r"^\s*(?:\d{1,3}:)?\d{1,2}:\d{1,2}(?:[.,]\d{1,3})?\s*(?:-{1,2}>?\s*)?$")
@@ -71,12 +69,9 @@ def read_cues(text: str) -> list[Cue]:
 
 def parse(text: str, path: Path) -> Transcript:
     cues = read_cues(text)
-    if not cues:
-        raise ParseError("no cues found (timing lines like '00:00:01,000 --> 00:00:02,500')", 1)
-    segments = canonical_speakers(turns(cues, labels=labels_in_use(cues)))
-    if not segments:
-        raise ParseError("the cues have no text", cues[0].line)
-    return Transcript(EpisodeMeta(), tuple(segments), format="srt", kind="captions")
+    return cue_transcript(
+        cues, "srt", empty="no cues found (timing lines like '00:00:01,000 --> 00:00:02,500')"
+    )
 
 
 _SNIFF = re.compile(

@@ -17,13 +17,11 @@ from storage.formats import Format, ParseError, register
 from storage.formats.cues import (
     TIMING,
     Cue,
-    canonical_speakers,
     check_order,
-    labels_in_use,
+    cue_transcript,
     parse_timing,
-    turns,
 )
-from storage.models import EpisodeMeta, Transcript
+from storage.models import Transcript
 
 _SKIPPED_BLOCK = re.compile(r"^(?:NOTE|STYLE|REGION)(?:\s|$)")
 _VOICE = re.compile(r"<v(?:\.[\w.-]+)?(?:\s+([^>]*))?>")
@@ -117,12 +115,9 @@ def _drop_rolling_repeats(cues: list[Cue]) -> list[Cue]:
 
 def parse(text: str, path: Path) -> Transcript:
     cues = read_cues(text)
-    if not cues:
-        raise ParseError("no cues found (timing lines like '00:00:01.000 --> 00:00:02.500')", 1)
-    segments = canonical_speakers(turns(cues, labels=labels_in_use(cues)))
-    if not segments:
-        raise ParseError("the cues have no text", cues[0].line)
-    return Transcript(EpisodeMeta(), tuple(segments), format="vtt", kind="captions")
+    return cue_transcript(
+        cues, "vtt", empty="no cues found (timing lines like '00:00:01.000 --> 00:00:02.500')"
+    )
 
 
 def _sniff(head: str) -> bool:

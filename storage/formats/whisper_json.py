@@ -12,15 +12,13 @@ from typing import Any
 
 from storage.formats import Format, ParseError, register
 from storage.formats.cues import (
-    canonical_speakers,
+    cue_transcript,
     json_item_line,
-    labels_in_use,
     load_json,
     number,
     read_cues,
-    turns,
 )
-from storage.models import EpisodeMeta, Transcript
+from storage.models import Transcript
 
 
 def _segment(item: Any, k: int) -> tuple[float, float | None, str, str | None] | None:
@@ -52,11 +50,8 @@ def parse(text: str, path: Path) -> Transcript:
         data["segments"], _segment, "segment",
         lambda k: json_item_line(text, k, "segments") if not notes else None,
     )  # fmt: skip
-    if not cues:
-        raise ParseError("the Whisper JSON has no segments with text", 1)
-    segments = canonical_speakers(turns(cues, labels=labels_in_use(cues)))
-    return Transcript(
-        EpisodeMeta(), tuple(segments), format="whisper-json", kind="captions", notes=notes
+    return cue_transcript(
+        cues, "whisper-json", empty="the Whisper JSON has no segments with text", notes=notes
     )
 
 

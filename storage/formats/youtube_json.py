@@ -15,15 +15,13 @@ from typing import Any
 
 from storage.formats import Format, ParseError, register
 from storage.formats.cues import (
-    canonical_speakers,
+    cue_transcript,
     json_item_line,
-    labels_in_use,
     load_json,
     number,
     read_cues,
-    turns,
 )
-from storage.models import EpisodeMeta, Transcript
+from storage.models import Transcript
 
 
 def _cue_list(data: Any) -> tuple[list[Any], str | None]:
@@ -72,11 +70,8 @@ def parse(text: str, path: Path) -> Transcript:
     cues = read_cues(
         items, _cue, "cue", lambda k: json_item_line(text, k, key) if not notes else None
     )
-    if not cues:
-        raise ParseError("the JSON list has no cues with text", 1)
-    segments = canonical_speakers(turns(cues, labels=labels_in_use(cues)))
-    return Transcript(
-        EpisodeMeta(), tuple(segments), format="youtube-json", kind="captions", notes=notes
+    return cue_transcript(
+        cues, "youtube-json", empty="the JSON list has no cues with text", notes=notes
     )
 
 
