@@ -310,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="episode-bot: search a show's transcripts from Slack."
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, func, help: str) -> argparse.ArgumentParser:  # noqa: ANN001
         p = sub.add_parser(name, help=help, description=help)
@@ -366,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)  # a bare `python -m bot`: show every command
+        return 2
     try:
         settings = load_settings()
         return asyncio.run(args.func(args, settings))
