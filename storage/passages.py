@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from math import ceil
 
 from storage.models import Passage, Segment
@@ -105,14 +106,23 @@ def word_times(
     return times
 
 
-def _pieces(
-    per_segment: list[list[str]],
-) -> tuple[list[int], list[int], list[int], list[str]]:
+@dataclass
+class _Pieces:
     """Sentence-ish pieces as parallel lists: segment index, first word, word count, text."""
-    seg_of: list[int] = []
-    first: list[int] = []
-    count: list[int] = []
-    text: list[str] = []
+
+    seg_of: list[int] = field(default_factory=list)
+    first: list[int] = field(default_factory=list)
+    count: list[int] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+
+    def end_word(self, b: int) -> int:
+        """The word index just past pieces ``:b``."""
+        return self.first[b - 1] + self.count[b - 1]
+
+
+def _pieces(per_segment: list[list[str]]) -> _Pieces:
+    pieces = _Pieces()
+    seg_of, first, count, text = pieces.seg_of, pieces.first, pieces.count, pieces.text
     offset = 0
     longest = MAX_WORDS - MIN_WORDS
     for i, ws in enumerate(per_segment):
@@ -137,7 +147,7 @@ def _pieces(
                 count.append(len(chunk))
                 text.append(" ".join(chunk))
                 offset += len(chunk)
-    return seg_of, first, count, text
+    return pieces
 
 
 def build_passages(
@@ -156,28 +166,25 @@ def build_passages(
     total = len(times)
     if total == 0:
         return []
-    seg_of, first, count, text = _pieces(per_segment)
+    pieces = _pieces(per_segment)
     captions = kind == "captions"
     passages: list[Passage] = []
     run_start = 0
-    for p in range(1, len(seg_of) + 1):
-        if p < len(seg_of) and not _boundary(segments, seg_of, first, times, p, captions):
+    n = len(pieces.seg_of)
+    for p in range(1, n + 1):
+        if p < n and not _boundary(segments, pieces, times, p, captions):
             continue
-        for a, b in _split_run(seg_of, first, count, text, times, run_start, p, captions):
-            passages.append(_passage(segments, seg_of, first, count, text, times, a, b))
+        for a, b in _split_run(pieces, times, run_start, p, captions):
+            passages.append(_passage(segments, pieces, times, a, b))
         run_start = p
     return passages
 
 
 def _boundary(
-    segments: Sequence[Segment],
-    seg_of: list[int],
-    first: list[int],
-    times: Sequence[float],
-    p: int,
-    captions: bool,
+    segments: Sequence[Segment], pieces: _Pieces, times: Sequence[float], p: int, captions: bool
 ) -> bool:
     """Must a passage end before piece ``p``?"""
+    seg_of, first = pieces.seg_of, pieces.first
     i, prev_i = seg_of[p], seg_of[p - 1]
     if i == prev_i:
         return False
@@ -196,18 +203,12 @@ def _boundary(
 
 
 def _split_run(
-    seg_of: list[int],
-    first: list[int],
-    count: list[int],
-    text: list[str],
-    times: Sequence[float],
-    a: int,
-    b: int,
-    captions: bool,
+    pieces: _Pieces, times: Sequence[float], a: int, b: int, captions: bool
 ) -> list[tuple[int, int]]:
     """Pieces ``a:b`` (one speaker, one chapter) as balanced passages: [(first, end), ...]."""
-    words = first[b - 1] + count[b - 1] - first[a]
-    span = _time(times, first[b - 1] + count[b - 1] - 1) - times[first[a]]
+    seg_of, first, text = pieces.seg_of, pieces.first, pieces.text
+    words = pieces.end_word(b) - first[a]
+    span = _time(times, pieces.end_word(b) - 1) - times[first[a]]
     if b - a == 1 or (words <= MAX_WORDS and (not captions or span <= MAX_SECONDS)):
         return [(a, b)]
     parts = max(1, round(words / TARGET_WORDS))
@@ -246,10 +247,10 @@ def _split_run(
     for x, y in zip(bounds, bounds[1:], strict=False):
         if y <= x:
             continue
-        n = first[y - 1] + count[y - 1] - first[x]
-        s = _time(times, first[y - 1] + count[y - 1] - 1) - times[first[x]]
+        n = pieces.end_word(y) - first[x]
+        s = _time(times, pieces.end_word(y) - 1) - times[first[x]]
         if y - x > 1 and (n > MAX_WORDS or (captions and s > MAX_SECONDS and n >= MIN_WORDS)):
-            out.extend(_split_run(seg_of, first, count, text, times, x, y, captions))
+            out.extend(_split_run(pieces, times, x, y, captions))
         else:
             out.append((x, y))
     return out
@@ -273,17 +274,11 @@ def _time(times: Sequence[float], k: int) -> float:
 
 
 def _passage(
-    segments: Sequence[Segment],
-    seg_of: list[int],
-    first: list[int],
-    count: list[int],
-    text: list[str],
-    times: Sequence[float],
-    a: int,
-    b: int,
+    segments: Sequence[Segment], pieces: _Pieces, times: Sequence[float], a: int, b: int
 ) -> Passage:
-    w0 = first[a]
-    w1 = first[b - 1] + count[b - 1]
+    seg_of, text = pieces.seg_of, pieces.text
+    w0 = pieces.first[a]
+    w1 = pieces.end_word(b)
     start = times[w0]
     last_word = times[w1 - 1]
     following = times[w1] if w1 < len(times) else None
