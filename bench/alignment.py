@@ -3,7 +3,7 @@ aligning the edited transcript to its captions, and how long the alignment takes
 
 Run: ``python bench/alignment.py`` (reads ``../shared/corpus``, or ``CORPUS_DIR``).
 
-Yardsticks (independent of the aligner, see ``storage.align.phrase_matches``):
+Yardsticks (independent of the aligner, see ``storage.timing.align.phrase_matches``):
 - quote starts: caption lines of 5+ words found exactly once in the edited text; the time the
   store gives the edited word where the line starts, against the caption line's time;
 - passage starts: passages whose first 5 words occur exactly once in the captions; the
@@ -24,12 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storage import Store, ingest_file  # noqa: E402
-from storage.align import align, phrase_matches  # noqa: E402
-from storage.formats import captions, markdown  # noqa: E402
+from storage.db import Store  # noqa: E402
+from storage.ingest import ingest_file  # noqa: E402
+from storage.ingest.formats import captions, markdown  # noqa: E402
 from storage.models import EpisodeMeta  # noqa: E402
-from storage.passages import build_passages, segment_words, word_times  # noqa: E402
-from storage.timing import episode_word_times  # noqa: E402
+from storage.timing.align import align, phrase_matches  # noqa: E402
+from storage.timing.passages import build_passages, segment_words, word_times  # noqa: E402
+from storage.timing.tracks import episode_word_times  # noqa: E402
 
 CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
 EDITED = CORPUS / "raw" / "_podcast" / "devrel-open-source-machine-learning.md"

@@ -13,7 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storage import Store, ingest_paths  # noqa: E402
+from storage.db import Store  # noqa: E402
+from storage.ingest import ingest_paths  # noqa: E402
 from tests.storage.relevance import SEED_META  # noqa: E402
 
 CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))

@@ -31,7 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storage import Store, ingest_paths  # noqa: E402
+from storage.db import Store  # noqa: E402
+from storage.ingest import ingest_paths  # noqa: E402
 from storage.segments import unpack as unpack_segments  # noqa: E402
 
 CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))

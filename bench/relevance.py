@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.corpus import CORPUS, build_corpus_db  # noqa: E402
-from storage import Store  # noqa: E402
+from storage.db import Store  # noqa: E402
 from tests.storage.relevance import (  # noqa: E402
     by_kind,
     evaluate,

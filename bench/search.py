@@ -10,7 +10,7 @@ hour of parsing. Each size is then measured in a fresh process (so peak memory i
 searching alone): the first search (which builds the vocabulary caches) is timed apart, one
 warm-up pass runs every query, and the timed pass runs >= 200 mixed queries (the labelled
 relevance set, phrases and words drawn from the transcripts, typos, questions, filters,
-quoted phrases, hostile input) through the same async ``storage.search`` the bot uses, one
+quoted phrases, hostile input) through the same async ``storage.search.engine`` the bot uses, one
 at a time. In the same process two baselines run the same queries: plain FTS5 BM25 over the
 quoted tokens, and a lowercase substring scan of all passage text (at 10,000 h a subset,
 ``--scan-queries``, since each scan takes seconds).
@@ -41,8 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.corpus import CORPUS, build_corpus_db, hours, replicate  # noqa: E402
-from storage import Store, search  # noqa: E402
-from storage.search import MAX_LIMIT  # noqa: E402, F401 - the bot's own module
+from storage.db import Store  # noqa: E402
+from storage.search import search  # noqa: E402
+from storage.search.engine import MAX_LIMIT  # noqa: E402, F401 - the bot's own module
 from tests.storage.relevance import load_cases  # noqa: E402
 
 GOALS_P99_MS = {1000: 50, 10000: 250}
@@ -230,7 +231,7 @@ def report(results: dict[int, dict], n_queries: int) -> None:
     print("\nlatency, ms                  queries    p50    p95    p99    max   peak RSS")
     for size, r in results.items():
         rows = (
-            ("storage.search", r["ours"], f"{r['peak_mb']:.0f} MB"),
+            ("storage.search.engine", r["ours"], f"{r['peak_mb']:.0f} MB"),
             ("FTS5 BM25, quoted tokens", r["fts"], ""),
             ("substring scan", r["scan"], f"{r['peak_mb_all']:.0f} MB"),
         )

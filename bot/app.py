@@ -32,8 +32,8 @@ from bot.config import ConfigError, Settings
 from bot.scheduler import Poster, start_scheduler
 from handlers import actions, commands, digest, mentions
 from handlers.context import Deps, bind
-from storage import Store
-from storage.search_cache import search_cache
+from storage.db import Store
+from storage.search import search_cache
 
 log = logging.getLogger("episode_bot")
 

@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
-from storage import Store, StoreError, ingest_paths, list_episodes, search
+from storage.catalogue import deep_link, list_episodes
 from storage.clock import clock
-from storage.formats import FORMATS, ParseError
-from storage.ingest import IngestError
-from storage.links import deep_link
-from storage.sources import meta_from_flags
+from storage.db import Store, StoreError
+from storage.ingest import FORMATS, IngestError, Outcome, ParseError, ingest_paths, meta_from_flags
+from storage.search import search
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -76,7 +75,7 @@ async def _announce_added(store: Store, settings: Settings, report) -> int:  # n
     from bot.app import build_client
     from bot.scheduler import ANNOUNCE_BATCH, Poster
 
-    added = [o.episode_id for o in report.of("added") if o.episode_id]
+    added = [o.episode_id for o in report.of(Outcome.ADDED) if o.episode_id]
     poster = Poster.from_settings(store, build_client(settings), settings)
     results = await poster.announce_added(added)
     if len(added) > ANNOUNCE_BATCH:
@@ -211,7 +210,7 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_glossary(args: argparse.Namespace, settings: Settings) -> int:
     """Check the community glossary (GLOSSARY_PATH or --file) and sum up what search knows."""
-    from storage.glossary import GlossaryError, builtin_glossary, load_glossary
+    from storage.search import GlossaryError, builtin_glossary, load_glossary
 
     path = args.file or settings.glossary_path
     builtin = builtin_glossary()

@@ -24,7 +24,7 @@ from handlers.commands import run_command
 from handlers.context import Ask, Deps, guarded
 from handlers.mentions import answer_question, question_text
 from handlers.render import Message
-from storage import Store
+from storage.db import Store
 
 assert HANDLER_MODULES  # importing bot.app loads every handler module's subcommand rows
 

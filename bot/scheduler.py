@@ -31,8 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from handlers.digest import render_announcement, render_digest
-from storage import Store, get_episode
-from storage.digest import (
+from storage.activity import (
     IMPORT_BATCH,
     ArchiveQuote,
     Digest,
@@ -43,12 +42,13 @@ from storage.digest import (
     claim_post,
     confirm_post,
     get_post,
-    parse_iso,
     record_skip,
     release_post,
     restore_claim,
-    week_key,
 )
+from storage.catalogue import get_episode
+from storage.clock import parse_iso, week_key
+from storage.db import Store
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient

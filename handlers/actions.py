@@ -29,9 +29,10 @@ from handlers.render import (
     render_notice,
     render_shared,
 )
-from storage import Hit, get_episode, search
 from storage.activity import record_share
-from storage.links import deep_link
+from storage.catalogue import deep_link, get_episode
+from storage.models import Hit
+from storage.search import search
 
 log = logging.getLogger("episode_bot.handlers")
 

@@ -28,8 +28,9 @@ from handlers.render import (
     render_results,
     safe,
 )
-from storage import find_episode, list_episodes, search
 from storage.activity import record_search
+from storage.catalogue import find_episode, list_episodes
+from storage.search import search
 
 PER_PAGE = 3
 MAX_QUERY_CHARS = 500  # longer text is clipped: it fits in a button value and reads as a query

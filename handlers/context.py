@@ -20,7 +20,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config import Settings
 from handlers.render import Message, render_notice
-from storage import Store, StoreError
+from storage.db import Store, StoreError
 
 log = logging.getLogger("episode_bot.handlers")
 

@@ -1,6 +1,6 @@
 """The weekly digest and new-episode announcements in Slack: rendering and ``/episodes digest``.
 
-:func:`render_digest` turns a :class:`storage.digest.Digest` into one Block Kit message (within
+:func:`render_digest` turns a :class:`storage.activity.Digest` into one Block Kit message (within
 Slack's limits, links not unfurled, a plain-text fallback); :func:`digest_text` is the same in
 plain text for the terminal. :func:`render_announcement` is the "new episode" post. The
 ``digest`` row of the subcommand table gives everyone a private preview and lets the admins in
@@ -37,8 +37,8 @@ from handlers.render import (
     safe,
     section,
 )
-from storage.digest import Digest, NewEpisode
-from storage.links import deep_link
+from storage.activity import Digest, NewEpisode
+from storage.catalogue import deep_link
 from storage.models import Episode
 
 

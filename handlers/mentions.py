@@ -13,8 +13,8 @@ import re
 from handlers.commands import PER_PAGE, clean_query
 from handlers.context import Ask, deps_for, guarded, slack_ask
 from handlers.render import render_answer, render_notice
-from storage import search
 from storage.activity import claim_event, record_search
+from storage.search import search
 
 log = logging.getLogger("episode_bot.handlers")
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from storage.catalogue import deep_link
 from storage.clock import clock
-from storage.links import deep_link
 from storage.models import Episode, Hit, SearchResult
 
 # Slack's limits (https://docs.slack.dev/reference/block-kit/blocks)

@@ -1,13 +1,7 @@
-"""The transcript store: a library over one SQLite file. No Slack here."""
+"""The transcript store: a library over one SQLite file. No Slack here.
 
-from storage.db import Store, StoreError
-from storage.episodes import find_episode, get_episode, list_episodes
-from storage.ingest import FileOutcome, IngestReport, ingest_file, ingest_paths
-from storage.models import Chapter, Episode, EpisodeMeta, Hit, Passage, SearchResult, Segment
-from storage.search import search
-
-__all__ = [
-    "Chapter", "Episode", "EpisodeMeta", "FileOutcome", "Hit", "IngestReport", "Passage",
-    "SearchResult", "Segment", "Store", "StoreError", "find_episode", "get_episode",
-    "ingest_file", "ingest_paths", "list_episodes", "search",
-]  # fmt: skip
+Each sub-package does one job and is used through its ``__init__``: ``db`` (the file),
+``ingest`` (files in), ``timing`` (when words are spoken), ``catalogue`` (episodes and links),
+``search`` (queries out), ``activity`` (what members do, what the bot posts). ``models``,
+``text``, ``clock`` and ``segments`` are leaves every job shares.
+"""

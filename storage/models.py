@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -127,3 +128,39 @@ class SearchResult:
     suggestion: str | None = None
     has_more: bool = False
     notices: tuple[str, ...] = ()
+
+
+class Outcome(StrEnum):
+    """What ingest did with one file."""
+
+    ADDED = "added"  # a new episode
+    REPLACED = "replaced"  # the file changed: its episode was stored again
+    UNCHANGED = "unchanged"  # same content (and sidecar and flags) as stored: nothing to do
+    ALIGNED = "aligned"  # captions that re-timed a stored edited episode (storage.timing)
+    SKIPPED = "skipped"  # not a transcript (a profile, an image, ...): nothing to do
+    FAILED = "failed"  # bad input: nothing of it was stored
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file. ``status``: added, replaced, unchanged, skipped or failed.
+
+    Or ``aligned``: captions that re-timed a stored edited episode (``storage.timing.tracks``).
+    ``reason`` is a short, shared description for summing up many skipped files in one line.
+    """
+
+    path: str
+    status: Outcome
+    episode_id: str | None = None
+    title: str | None = None
+    passages: int = 0
+    seconds: float = 0.0
+    message: str | None = None
+    line: int | None = None
+    reason: str | None = None
+    chapter_list: bool = False  # a podcast-timestamps list, given to its episode after the run
+
+    def describe(self) -> str:
+        """``FILE:LINE: what is wrong`` (or ``FILE: ...`` when no line applies)."""
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}" if self.message else where

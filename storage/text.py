@@ -7,6 +7,7 @@ or word check says it could apply.
 
 from __future__ import annotations
 
+import hashlib
 import operator
 import re
 import unicodedata
@@ -100,3 +101,13 @@ def normalise_word(word: str) -> str:
 def fold(text: str) -> str:
     """Single-line, single-spaced text."""
     return _SPACES.sub(" ", text).strip()
+
+
+def passage_key(text: str) -> str:
+    """A short key of a passage's words (case, punctuation and spacing aside).
+
+    >>> passage_key("Ship early.") == passage_key("ship  EARLY")
+    True
+    """
+    words = " ".join(re.findall(r"\w+", text.lower()))
+    return hashlib.blake2b(words.encode(), digest_size=8).hexdigest()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import Store
+from storage.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
@@ -63,7 +63,7 @@ def corpus_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     import asyncio
 
-    from storage import ingest_paths
+    from storage.ingest import ingest_paths
 
     need_corpus()
     path = tmp_path_factory.mktemp("corpus") / "corpus.db"

@@ -25,7 +25,7 @@ from bot.app import EVENTS_PATH, build_app, build_client, web_app
 from bot.config import Settings
 from bot.scheduler import Poster
 from handlers.context import Deps
-from storage import Store
+from storage.db import Store
 from tests.slack_api import BOT_TOKEN, SIGNING_SECRET, SlackApi, post_signed
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.console import Style, mrkdwn_to_terminal, run_console
-from storage import Store
+from storage.db import Store
 from tests.conftest import ROOT
 
 

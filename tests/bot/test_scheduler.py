@@ -22,9 +22,11 @@ from bot.scheduler import (
     Scheduler,
     SlackPublisher,
 )
-from storage import Store, ingest_paths
-from storage.activity import record_search
-from storage.digest import claim_post, get_post, iso
+from storage.activity.log import record_search
+from storage.activity.posts import claim_post, get_post
+from storage.clock import iso
+from storage.db import Store
+from storage.ingest import ingest_paths
 from tests.conftest import PODCAST
 from tests.slack_api import BOT_TOKEN, SlackApi
 

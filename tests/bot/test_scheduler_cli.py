@@ -12,9 +12,9 @@ import pytest
 
 import bot.scheduler
 from bot.cli import main
-from storage import Store
-from storage.activity import record_search
-from storage.digest import iso
+from storage.activity.log import record_search
+from storage.clock import iso
+from storage.db import Store
 from tests.conftest import PODCAST
 from tests.slack_api import BOT_TOKEN, SlackApi, block_kit_problems
 

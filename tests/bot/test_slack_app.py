@@ -16,7 +16,7 @@ import aiohttp
 
 from handlers.commands import SUBCOMMANDS, Subcommand
 from handlers.render import Message, render_notice
-from storage import get_episode, list_episodes
+from storage.catalogue import get_episode, list_episodes
 from tests.bot.harness import running_bot
 from tests.slack_api import (
     BOT_ID,

@@ -10,9 +10,7 @@ from pathlib import Path
 
 from handlers.digest import digest_text, render_announcement, render_digest
 from handlers.render import MAX_SECTION_TEXT
-from storage import Store, get_episode
-from storage.activity import record_search, record_share
-from storage.digest import (
+from storage.activity.digest import (
     ArchiveQuote,
     Digest,
     Highlight,
@@ -20,8 +18,11 @@ from storage.digest import (
     SearchTopic,
     SharedQuote,
     build_digest,
-    iso,
 )
+from storage.activity.log import record_search, record_share
+from storage.catalogue import get_episode
+from storage.clock import iso
+from storage.db import Store
 from storage.models import Chapter, Episode
 from tests.slack_api import block_kit_problems
 

@@ -21,11 +21,13 @@ from pathlib import Path
 import pytest
 
 import bot.scheduler
-import storage.ingest
+import storage.ingest.pipeline
 from bot.app import serve
-from storage import Store, ingest_paths
-from storage.activity import record_search
-from storage.digest import get_post, iso
+from storage.activity.log import record_search
+from storage.activity.posts import get_post
+from storage.clock import iso
+from storage.db import Store
+from storage.ingest import ingest_paths
 from tests.bot.harness import running_bot, test_settings
 from tests.conftest import PODCAST
 from tests.slack_api import SlackApi, slash_command
@@ -47,7 +49,7 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
     """
     clock = {"now": NOW}
     monkeypatch.setattr(bot.scheduler, "utc_now", lambda: clock["now"])
-    monkeypatch.setattr(storage.ingest, "utc_now", lambda: iso(clock["now"]))
+    monkeypatch.setattr(storage.ingest.pipeline, "utc_now", lambda: iso(clock["now"]))
     return clock
 
 

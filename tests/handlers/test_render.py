@@ -25,7 +25,7 @@ from handlers.render import (
     render_shared,
 )
 from storage.models import Chapter, Episode, Hit, SearchResult
-from storage.query import parse_query
+from storage.search.query import parse_query
 from tests.slack_api import block_kit_problems
 
 NASTY = '<!channel> & <@U123> <https://evil.example|click> "quoted" \\ back > '

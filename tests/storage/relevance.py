@@ -12,7 +12,10 @@ from pathlib import Path
 
 import yaml
 
-from storage import EpisodeMeta, Hit, Store, ingest_file, search
+from storage.db import Store
+from storage.ingest import ingest_file
+from storage.models import EpisodeMeta, Hit
+from storage.search import search
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE / "relevance.yaml"

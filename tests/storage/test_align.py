@@ -1,4 +1,4 @@
-"""The alignment algorithm (storage.align) on small cases and on the real caption/edited pair."""
+"""The alignment algorithm (storage/timing/align.py): small cases, the real caption/edited pair."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import statistics
 
 import pytest
 
-from storage.align import align, match_tokens, phrase_matches, tokenise, word_tokens
-from storage.formats import captions, markdown
-from storage.passages import segment_words, word_times
+from storage.ingest.formats import captions, markdown
+from storage.timing.align import align, match_tokens, phrase_matches, tokenise, word_tokens
+from storage.timing.passages import segment_words, word_times
 from tests.conftest import DEVREL, PODCAST, SEED
 
 

@@ -1,5 +1,5 @@
 """Caption tracks in the store: an edited episode and its captions are one episode, timed by the
-captions, whichever file is ingested first (storage.timing)."""
+captions, whichever file is ingested first (storage.timing.tracks)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from storage import Store, ingest_file, ingest_paths, search
-from storage.align import phrase_matches
-from storage.formats import captions
+from storage.db import Store
+from storage.ingest import ingest_file, ingest_paths
+from storage.ingest.formats import captions
 from storage.models import EpisodeMeta
-from storage.passages import segment_words, word_times
-from storage.timing import episode_word_times, pack_times, passage_word_times, unpack_times
+from storage.search import search
+from storage.timing.align import phrase_matches
+from storage.timing.passages import segment_words, word_times
+from storage.timing.tracks import episode_word_times, pack_times, passage_word_times, unpack_times
 from tests.conftest import DEVREL, PODCAST, SEED
 
 DEVREL_ID = "devrel-open-source-machine-learning"

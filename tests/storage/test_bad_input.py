@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import storage.ingest as ingest_module
-from storage import Store, ingest_file, ingest_paths
-from storage.formats import ParseError
+import storage.ingest.pipeline as ingest_module
+from storage.db import Store
+from storage.ingest import ingest_file, ingest_paths
+from storage.ingest.formats import ParseError
+from storage.ingest.sources import MAX_FILE_BYTES, decode
 from storage.segments import unpack
-from storage.sources import MAX_FILE_BYTES, decode
 from tests.conftest import FORMATS, PODCAST
 
 GOOD_VTT = "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nFeature stores keep café features fresh.\n"
@@ -314,7 +315,7 @@ async def test_episode_ids_from_files_follow_the_flag_rule(store: Store, tmp_pat
     ],
 )
 def test_urls_that_would_break_slack_links_are_refused(url: str, problem: str) -> None:
-    from storage.sources import meta_from_flags, meta_from_mapping
+    from storage.ingest.sources import meta_from_flags, meta_from_mapping
 
     with pytest.raises(ParseError, match=re.escape(problem)):
         meta_from_flags(url=url)

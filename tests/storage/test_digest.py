@@ -10,30 +10,32 @@ from pathlib import Path
 
 import pytest
 
-import storage.db
-from storage import Store, ingest_paths
-from storage.activity import record_search, record_share
-from storage.digest import (
+import storage.db.store
+from storage.activity.digest import (
     IMPORT_BATCH,
     MIN_TOPIC_USERS,
     ArchiveQuote,
-    announce_watermark,
     archive_quote,
-    arrivals_after,
     build_digest,
+    normalise_query,
+    quotable,
+    quote_score,
+)
+from storage.activity.log import record_search, record_share
+from storage.activity.posts import (
+    announce_watermark,
+    arrivals_after,
     claim_post,
     confirm_post,
     get_post,
-    iso,
     last_digest,
-    normalise_query,
-    passage_key,
-    quotable,
-    quote_score,
     record_skip,
     release_post,
-    week_key,
 )
+from storage.clock import iso, week_key
+from storage.db import Store
+from storage.ingest import ingest_paths
+from storage.text import passage_key
 from tests.conftest import DEVREL, PEOPLE, PODCAST, need_corpus
 
 # Monday 30 November 2026, 09:00 UTC: the digest being built. The last one went out a week ago.
@@ -328,7 +330,7 @@ async def test_a_reingested_episode_gives_its_next_quote_not_the_used_one_again(
 async def test_archive_quotes_recorded_by_passage_id_are_converted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Migration 0007_digest_archive_stable on a file whose records name passage ids."""
+    """Migration 0008_digest_archive_stable on a file whose records name passage ids."""
     need_corpus()
 
     async def devrel_archive(path: Path) -> None:
@@ -344,11 +346,11 @@ async def test_archive_quotes_recorded_by_passage_id_are_converted(
     assert best is not None
     # A file from before the migration, whose digest used that quote (and one long gone).
     old = tmp_path / "old.db"
-    names = [m.name for m in storage.db.MIGRATIONS]
+    names = [m.name for m in storage.db.store.MIGRATIONS]
     with monkeypatch.context() as patch:
         patch.setattr(
-            storage.db, "MIGRATIONS",
-            storage.db.MIGRATIONS[: names.index("0007_digest_archive_stable")],
+            storage.db.store, "MIGRATIONS",
+            storage.db.store.MIGRATIONS[: names.index("0008_digest_archive_stable")],
         )  # fmt: skip
         await devrel_archive(old)
         async with await Store.open(old) as store:
@@ -362,7 +364,7 @@ async def test_archive_quotes_recorded_by_passage_id_are_converted(
                     [(passage["id"], iso(NOW)), (999_999, iso(NOW))],
                 )
     async with await Store.open(old) as store:
-        assert "0007_digest_archive_stable" in await store.applied_migrations()
+        assert "0008_digest_archive_stable" in await store.applied_migrations()
         rows = await store.fetchall(
             "SELECT episode_id, start, text_key, used_at FROM archive_quotes"
         )

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from storage.formats import FORMATS, detect
-from storage.ingest import parse_file
+from storage.ingest.formats import FORMATS, detect
+from storage.ingest.pipeline import parse_file
+from storage.ingest.sources import read_text
 from storage.models import Transcript
-from storage.passages import build_passages, word_times
-from storage.sources import read_text
+from storage.timing.passages import build_passages, word_times
 from tests.conftest import FORMATS as FORMATS_DIR
 from tests.conftest import SEED
 
@@ -283,8 +283,8 @@ def test_every_format_is_registered_with_help() -> None:
 
 
 def test_read_cues_checks_times_and_order_for_both_json_formats() -> None:
-    from storage.formats import ParseError
-    from storage.formats.cues import read_cues
+    from storage.ingest.formats import ParseError
+    from storage.ingest.formats.cues import read_cues
 
     def read(item: dict, k: int) -> tuple | None:
         return (item["s"], item.get("e"), item["t"], *item.get("who", ())) if item["t"] else None

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from storage import Store, get_episode, ingest_file, ingest_paths, list_episodes
-from storage.formats import ParseError
-from storage.ingest import IngestReport
+from storage.catalogue import get_episode, list_episodes
+from storage.db import Store
+from storage.ingest import ingest_file, ingest_paths
+from storage.ingest.formats import ParseError
+from storage.ingest.pipeline import IngestReport
+from storage.ingest.sources import meta_from_flags
 from storage.models import EpisodeMeta
-from storage.sources import meta_from_flags
 from tests.conftest import CORPUS, DEVREL, FORMATS, PEOPLE, PODCAST, SEED
 
 VTT = (
@@ -251,7 +253,7 @@ async def test_worker_processes_give_the_same_database(tmp_path: Path, corpus: P
 
 
 def test_summary_line_counts() -> None:
-    from storage.ingest import FileOutcome
+    from storage.ingest.pipeline import FileOutcome
 
     report = IngestReport(
         [
@@ -272,7 +274,7 @@ def test_summary_line_counts() -> None:
 
 async def test_demo_examples_ingest_and_answer_feature_store(store: Store) -> None:
     """What `make run` loads: our own two-episode show, in two formats."""
-    from storage import search
+    from storage.search import search
 
     examples = Path(__file__).resolve().parents[2] / "examples"
     report = await ingest_paths(store, [examples])

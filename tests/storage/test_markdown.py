@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storage import get_episode, ingest_paths
-from storage.formats.markdown import parse
+from storage.catalogue import get_episode
+from storage.ingest import ingest_paths
+from storage.ingest.formats.markdown import parse
 from tests.conftest import DEVREL, PEOPLE, PODCAST
 
 
@@ -90,7 +91,7 @@ def test_doubled_extension_and_draft_underscore_ids(corpus: Path) -> None:
 
 
 def test_bracket_annotations_stay_in_segments_not_in_passages(corpus: Path) -> None:
-    from storage.passages import build_passages
+    from storage.timing.passages import build_passages
 
     t = parse_corpus("devrel-open-source-machine-learning.md")
     assert any("[" in s.text for s in t.segments)
@@ -102,7 +103,7 @@ def test_bracket_annotations_stay_in_segments_not_in_passages(corpus: Path) -> N
 def test_page_without_transcript_is_not_an_episode(tmp_path: Path) -> None:
     import pytest
 
-    from storage.formats import NotATranscript
+    from storage.ingest.formats import NotATranscript
 
     page = tmp_path / "about.md"
     page.write_text("---\ntitle: About us\nlayout: page\n---\nWe make a podcast.\n")

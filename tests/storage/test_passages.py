@@ -6,10 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from storage.ingest import parse_file
+from storage.ingest.pipeline import parse_file
+from storage.ingest.sources import read_text
 from storage.models import Segment, Transcript
-from storage.passages import MAX_SECONDS, MAX_WORDS, build_passages, segment_words, word_times
-from storage.sources import read_text
+from storage.timing.passages import (
+    MAX_SECONDS,
+    MAX_WORDS,
+    build_passages,
+    segment_words,
+    word_times,
+)
 from tests.conftest import DEVREL, FORMATS, PODCAST, SEED
 
 

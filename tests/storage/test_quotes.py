@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.quotes import make_quote
+from storage.search.quotes import make_quote
 
 WIND_UP = (
     "Yeah. I think something I showed on the demo spotlight the other day was that we "

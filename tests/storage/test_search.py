@@ -14,10 +14,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.cli import main
-from storage import EpisodeMeta, Hit, SearchResult, Store, find_episode, ingest_file, search
-from storage.glossary import GlossaryError, parse_glossary
-from storage.query import parse_query
-from storage.search_cache import search_cache
+from storage.catalogue import find_episode
+from storage.db import Store
+from storage.ingest import ingest_file
+from storage.models import EpisodeMeta, Hit, SearchResult
+from storage.search import search
+from storage.search.glossary import GlossaryError, parse_glossary
+from storage.search.index import search_cache
+from storage.search.query import parse_query
 from tests.conftest import SEED
 from tests.storage.relevance import relevance_db
 
@@ -91,7 +95,7 @@ async def test_paging_is_consistent(corpus_store: Store) -> None:
 
 async def test_paging_stops_at_the_cap(corpus_store: Store) -> None:
     """Offsets end at MAX_OFFSET: the page that reaches it has no "more", past it is empty."""
-    from storage.search import MAX_OFFSET
+    from storage.search.engine import MAX_OFFSET
 
     before = await search(corpus_store, "data", limit=3, offset=MAX_OFFSET - 5)
     last = await search(corpus_store, "data", limit=3, offset=MAX_OFFSET - 2)

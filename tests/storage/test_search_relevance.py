@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import Store
+from storage.db import Store
 from tests.conftest import SEED
 from tests.storage.relevance import KINDS, by_kind, evaluate, load_cases, misses, relevance_db
 

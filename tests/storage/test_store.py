@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from storage import Store, StoreError
-from storage.activity import claim_event
-from storage.db import MIGRATIONS
+from storage.activity.log import claim_event
+from storage.db import Store, StoreError
+from storage.db.store import MIGRATIONS
 
 
 async def test_migrations_recorded_and_idempotent(db_path: Path) -> None:
@@ -69,7 +69,7 @@ async def test_segment_rows_of_an_older_file_are_packed_verbatim(db_path: Path) 
     from storage.segments import unpack
 
     keep = list(MIGRATIONS)
-    MIGRATIONS[:] = [m for m in keep if m.name != "0006_packed_segments"]
+    MIGRATIONS[:] = [m for m in keep if m.name != "0007_packed_segments"]
     try:
         async with await Store.open(db_path) as store:
             async with store.transaction() as conn:

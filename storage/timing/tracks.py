@@ -4,7 +4,7 @@ An episode can arrive twice: as an edited transcript (readable, coarse paragraph
 raw captions of the same recording (garbled, timed to the second). They are one episode. The
 captions are kept here as a *caption track* (``caption_tracks``), never as a second episode once
 the edited transcript is known; the edited episode's passages keep their text and boundaries and
-take their start and end from the captions (``storage.align``). Linking works in either order:
+take their start and end from the captions (``align``). Linking works in either order:
 
 * captions first, no edited episode yet: the captions are an episode of their own (as any
   captions file) and their track is stored; when the edited transcript arrives it absorbs them
@@ -14,7 +14,7 @@ take their start and end from the captions (``storage.align``). Linking works in
 
 Search can start a quote, and its link, at any word: :func:`passage_word_times` gives a time per
 word. Aligned episodes store theirs (``episode_word_times``); for the others they are derived
-from the segments exactly as ingest timed the passages (``storage.passages.word_times``), which
+from the segments exactly as ingest timed the passages (``passages.word_times``), which
 costs ingest nothing and a few milliseconds an episode when asked.
 """
 
@@ -32,11 +32,11 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.align import Alignment, align
 from storage.db import Store, utc_now
-from storage.models import EpisodeMeta, Segment, Transcript
-from storage.passages import segment_words, word_times
+from storage.models import EpisodeMeta, FileOutcome, Outcome, Segment, Transcript
 from storage.segments import unpack as unpack_segments
+from storage.timing.align import Alignment, align
+from storage.timing.passages import segment_words, word_times
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ async def apply_captions(
 
 async def attach_captions(
     store: Store, path: Path, transcript: Transcript, meta: EpisodeMeta, digest: str
-):  # -> FileOutcome | None (not imported: storage.ingest imports this module)
+):  # -> FileOutcome | None (not imported: storage.ingest.pipeline imports this module)
     """Before ingest stores a captions file: if it belongs to a stored edited episode, keep it
     as that episode's caption track and re-time the episode (one transaction), and return the
     outcome; ingest then stores no episode for it. Otherwise keep the track for later and return
@@ -232,8 +232,6 @@ async def attach_captions(
     ``meta.id`` is the id the captions would have on their own: ``--episode-id`` or a sidecar
     naming the edited episode links them explicitly; else the YouTube id does.
     """
-    from storage.ingest import FileOutcome
-
     name = str(path)
     track = track_of(meta.id or path.stem, meta, transcript)
     async with store.transaction() as conn:
@@ -259,7 +257,7 @@ async def attach_captions(
             and target["timing"] == ALIGNED
         ):
             return FileOutcome(
-                name, "unchanged", target["id"], target["title"], message="unchanged, skipped"
+                name, Outcome.UNCHANGED, target["id"], target["title"], message="unchanged, skipped"
             )
         result = _align(await _segments(conn, target["id"]), track)
         if not result.usable:
@@ -272,7 +270,7 @@ async def attach_captions(
             )
             return FileOutcome(
                 name,
-                "failed",
+                Outcome.FAILED,
                 message=(
                     f"these captions do not match episode {target['id']} ({how}; only "
                     f"{result.coverage:.0%} of its words found); check --episode-id, --url or "
@@ -287,7 +285,7 @@ async def attach_captions(
     passages = count[0]["n"]
     return FileOutcome(
         name,
-        "aligned",
+        Outcome.ALIGNED,
         target["id"],
         target["title"],
         passages=passages,

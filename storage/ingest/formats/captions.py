@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from storage.formats import Format, NotATranscript, ParseError, register
-from storage.formats.cues import check_order, check_time
+from storage.ingest.formats.base import Format, NotATranscript, ParseError
+from storage.ingest.formats.cues import check_order, check_time
 from storage.models import Chapter, EpisodeMeta, Segment, Transcript
 
 _LINE = re.compile(r"^\s*(?:\[)?(?:(\d{1,2}):)?(\d{1,3}):(\d{2})(?:[.,](\d{1,3}))?(?:\])?\s*(.*)$")
@@ -68,7 +68,9 @@ def parse(text: str, path: Path) -> Transcript:
     if not lines:
         raise ParseError("no timestamped lines found", 1)
     if looks_like_chapter_list(lines):
-        raise NotATranscript("a chapter list (HH:MM:SS Title lines), not a transcript")
+        raise NotATranscript(
+            "a chapter list (HH:MM:SS Title lines), not a transcript", chapter_list=True
+        )
     segments = []
     previous: float | None = None
     for no, sec, body in lines:
@@ -102,12 +104,10 @@ def _sniff(head: str) -> bool:
     return sum(1 for ln in lines if _LINE.match(ln)) >= max(1, int(len(lines) * 0.45))
 
 
-FORMAT = register(
-    Format(
-        name="captions",
-        extensions=(".txt",),
-        parse=parse,
-        sniff=_sniff,
-        help="caption lines 'M:SS text' or 'HH:MM:SS text' (YouTube transcript panel copies)",
-    )
+FORMAT = Format(
+    name="captions",
+    extensions=(".txt",),
+    parse=parse,
+    sniff=_sniff,
+    help="caption lines 'M:SS text' or 'HH:MM:SS text' (YouTube transcript panel copies)",
 )

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from storage.formats import Format, ParseError, register
-from storage.formats.cues import (
+from storage.ingest.formats.base import Format, ParseError
+from storage.ingest.formats.cues import (
     TIMING,
     Cue,
     check_order,
@@ -83,13 +83,11 @@ def _sniff(head: str) -> bool:
     return bool(_SNIFF.match(head.lstrip("\ufeff")))
 
 
-FORMAT = register(
-    Format(
-        name="srt",
-        extensions=(".srt",),
-        parse=parse,
-        sniff=_sniff,
-        claims_extension=True,
-        help="SubRip subtitles: numbered cues '00:00:01,000 --> 00:00:02,500', 'Name:' speakers",
-    )
+FORMAT = Format(
+    name="srt",
+    extensions=(".srt",),
+    parse=parse,
+    sniff=_sniff,
+    claims_extension=True,
+    help="SubRip subtitles: numbered cues '00:00:01,000 --> 00:00:02,500', 'Name:' speakers",
 )

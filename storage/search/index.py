@@ -2,7 +2,7 @@
 
 Built once per open store on the first search and kept until the data changes (a new ingest,
 a deleted episode, new guest names), so no query pays for it. The vocabulary comes from the
-``search_words`` index (migration ``0003_search_index``); stems come from SQLite's own porter
+``search_words`` index (migration ``0005_search_index``); stems come from SQLite's own porter
 tokenizer (a temporary FTS5 table), so Python and ``MATCH`` always agree on what a word's stem is.
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from storage.db import Store
-from storage.query import STOP_WORDS, tokens
+from storage.search.query import STOP_WORDS, tokens
 
 # Words that occur in fewer passages are left out of typo correction: they are as likely to
 # be typos themselves.
@@ -216,7 +216,7 @@ _build_locks: weakref.WeakKeyDictionary[Store, asyncio.Lock] = weakref.WeakKeyDi
 
 async def _signature(store: Store) -> tuple:
     # Bumped by triggers on every change to episodes, chapters, people or passage text
-    # (migration 0003_search_index); max(id) also catches passages added on their own.
+    # (migration 0005_search_index); max(id) also catches passages added on their own.
     row = await store.fetchone(
         "SELECT (SELECT n FROM search_generation WHERE id = 1), (SELECT max(id) FROM passages)"
     )
@@ -268,7 +268,7 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
         " LIMIT 50000)"
     )
     cache.avg_words = float(sample[0] or 40.0)
-    # Speakers and their episodes, from the small table triggers keep (0003_search_speakers).
+    # Speakers and their episodes, from the small table triggers keep (0006_search_speakers).
     speakers: dict[str, set[str]] = defaultdict(set)
     speaker_episodes: dict[str, set[str]] = defaultdict(set)
     for ep, speaker in await store.fetchall("SELECT episode_id, speaker FROM search_speakers"):

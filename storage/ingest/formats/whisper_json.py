@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from storage.formats import Format, ParseError, register
-from storage.formats.cues import (
+from storage.ingest.formats.base import Format, ParseError
+from storage.ingest.formats.cues import (
     cue_transcript,
     json_item_line,
     load_json,
@@ -61,12 +61,10 @@ def _sniff(head: str) -> bool:
     return head.startswith("{") and ('"segments"' in head or head[1:].lstrip().startswith('"text"'))
 
 
-FORMAT = register(
-    Format(
-        name="whisper-json",
-        extensions=(".json",),
-        parse=parse,
-        sniff=_sniff,
-        help="Whisper JSON: {segments: [{start, end, text}]} (openai-whisper, WhisperX)",
-    )
+FORMAT = Format(
+    name="whisper-json",
+    extensions=(".json",),
+    parse=parse,
+    sniff=_sniff,
+    help="Whisper JSON: {segments: [{start, end, text}]} (openai-whisper, WhisperX)",
 )

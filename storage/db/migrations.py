@@ -1,20 +1,20 @@
-"""The SQLite file: opening it, migrating its schema, and running transactions."""
+"""The schema's steps, in the order they run: each applied once, recorded in the file.
+
+Append only, and never rename a step that has shipped (:data:`FORMER_NAMES` maps the names of
+an earlier release, whose numbers were out of run order, to today's). A step's code is frozen
+with it: a migration never calls code that may change later, so a file written years ago
+still upgrades the same way.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 
 import aiosqlite
 
-
-class StoreError(Exception):
-    """A problem with the database file that the user can act on."""
+from storage.segments import pack
+from storage.text import passage_key
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,6 @@ class Migration:
 
 async def _pack_segments(conn: aiosqlite.Connection) -> None:
     """Segments move from a row each to one compressed blob per episode (storage.segments)."""
-    from storage.segments import pack
-
     await conn.execute(
         "CREATE TABLE episode_segments ("
         " episode_id TEXT PRIMARY KEY REFERENCES episodes(id) ON DELETE CASCADE,"
@@ -51,10 +49,27 @@ async def _pack_segments(conn: aiosqlite.Connection) -> None:
 
 
 async def _digest_archive_stable(conn: aiosqlite.Connection) -> None:
-    """Archive quotes the digest used: by (episode, second, words), not by passage id."""
-    from storage.digest import stable_archive_quotes
-
-    await stable_archive_quotes(conn)
+    """Migration ``0008_digest_archive_stable``: archive quotes recorded by passage id become
+    (episode, second, text key). A row whose passage is gone already (its episode re-ingested)
+    cannot be placed and is dropped; it had stopped counting anyway."""
+    await conn.execute("ALTER TABLE archive_quotes RENAME TO archive_quotes_by_passage")
+    await conn.execute(
+        "CREATE TABLE archive_quotes ("
+        " episode_id TEXT NOT NULL,"  # no foreign key: it outlives the episode's rows
+        " start REAL NOT NULL,"  # the quote's second in the episode
+        " text_key TEXT NOT NULL,"  # storage.activity.digest.passage_key of the passage's words
+        " used_at TEXT NOT NULL)"
+    )
+    async with conn.execute(
+        "SELECT p.episode_id, p.start, p.text, q.used_at FROM archive_quotes_by_passage q"
+        " JOIN passages p ON p.id = q.passage_id ORDER BY q.rowid"
+    ) as cur:
+        rows = list(await cur.fetchall())
+    await conn.executemany(
+        "INSERT INTO archive_quotes(episode_id, start, text_key, used_at) VALUES (?, ?, ?, ?)",
+        [(r[0], r[1], passage_key(r[2]), r[3]) for r in rows],
+    )
+    await conn.execute("DROP TABLE archive_quotes_by_passage")
 
 
 # Applied in this order, each once, each in its own transaction. Append only.
@@ -192,7 +207,7 @@ MIGRATIONS: list[Migration] = [
         """,
     ),
     Migration(
-        "0005_digest_arrivals",
+        "0003_digest_arrivals",
         """
         -- When each episode first arrived. episodes.ingested_at moves on every re-ingest, so
         -- "new this week" and announcements need the first time, kept by a trigger whichever
@@ -227,7 +242,7 @@ MIGRATIONS: list[Migration] = [
             youtube_id    TEXT,
             episode_id    TEXT,              -- the edited episode it times (no FK, by design)
             words         TEXT NOT NULL,     -- cleaned caption words, space-separated
-            times         BLOB NOT NULL,     -- a time per word, storage.timing.pack_times
+            times         BLOB NOT NULL,     -- a time per word, storage.timing.tracks.pack_times
             coverage      REAL,              -- share of the edited words found, once aligned
             source_path   TEXT NOT NULL,
             source_format TEXT NOT NULL,
@@ -237,16 +252,16 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX caption_tracks_youtube_id ON caption_tracks(youtube_id);
         CREATE INDEX caption_tracks_episode_id ON caption_tracks(episode_id);
 
-        -- When each word of an episode (storage.passages.segment_words) is spoken, so a quote
+        -- When each word of an episode (storage.timing.passages) is spoken, so a quote
         -- and its link can start at any word, not only at a passage start.
         CREATE TABLE episode_word_times (
             episode_id TEXT PRIMARY KEY REFERENCES episodes(id) ON DELETE CASCADE,
-            times      BLOB NOT NULL     -- storage.timing.pack_times
+            times      BLOB NOT NULL     -- storage.timing.tracks.pack_times
         );
         """,
     ),
     Migration(
-        "0003_search_index",
+        "0005_search_index",
         """
         -- Search: the words of every passage as spoken, not stemmed, without positions (small).
         -- Its vocabulary (search_words_vocab: word, passages containing it) is what typo
@@ -304,7 +319,7 @@ MIGRATIONS: list[Migration] = [
         """,
     ),
     Migration(
-        "0003_search_speakers",
+        "0006_search_speakers",
         """
         -- Search: who speaks in which episode (speaker: filters, names in questions), kept by
         -- triggers so search never scans every passage to find out.
@@ -331,176 +346,17 @@ MIGRATIONS: list[Migration] = [
         END;
         """,
     ),
-    Migration("0006_packed_segments", run=_pack_segments),
-    Migration("0007_digest_archive_stable", run=_digest_archive_stable),
+    Migration("0007_packed_segments", run=_pack_segments),
+    Migration("0008_digest_archive_stable", run=_digest_archive_stable),
 ]
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-class Store:
-    """An open episode database. Use ``async with await Store.open(path) as store``.
-
-    All writes go through :meth:`transaction`, so a failure leaves nothing half-written.
-
-    Example:
-        >>> store = await Store.open("data/episodes.db")      # doctest: +SKIP
-        >>> rows = await store.fetchall("SELECT id FROM episodes")  # doctest: +SKIP
-    """
-
-    def __init__(self, conn: aiosqlite.Connection, path: str):
-        self.conn = conn
-        self.path = path
-        self._write_lock = asyncio.Lock()
-
-    @classmethod
-    async def open(cls, path: str | Path, *, migrate: bool = True, create: bool = True) -> Store:
-        """Open (``create``: or make, with its folders) the database file at ``path``.
-
-        Raises StoreError for a path that cannot be a database file, and, with
-        ``create=False`` (commands that only read), for a file that does not exist yet.
-
-        Example:
-            >>> store = await Store.open("data/episodes.db", create=False)  # doctest: +SKIP
-        """
-        path = str(path)
-        if path != ":memory:":
-            file = Path(path)
-            if file.is_dir():
-                raise StoreError(
-                    f"{path} is a folder, not a database file; give a file name, like "
-                    f"{file / 'episodes.db'}"
-                )
-            if not create and not file.exists():
-                raise StoreError(
-                    f"no database at {path}; ingest episodes first: "
-                    f"python -m bot ingest PATH --db {path}"
-                )
-            try:
-                file.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                why = (
-                    f"{exc.filename} is a file, not a folder"
-                    if isinstance(exc, FileExistsError | NotADirectoryError)
-                    else f"{exc.strerror or exc}: {exc.filename}"
-                )
-                raise StoreError(
-                    f"{path}: cannot create the folder for the database ({why}); point "
-                    "DATABASE_PATH or --db at a file in a folder you can write to"
-                ) from None
-        conn = aiosqlite.connect(path, isolation_level=None)
-        try:
-            await conn
-        except sqlite3.Error as exc:
-            # aiosqlite stops its thread on a failed connect but does not wait for it; wait
-            # here, or it reports to an event loop that may be closed by then (a traceback).
-            thread = getattr(conn, "_thread", None)
-            if thread is not None and thread.is_alive():
-                await asyncio.to_thread(thread.join, 5)
-            raise StoreError(f"{path}: cannot open the database: {exc}") from exc
-        conn.row_factory = aiosqlite.Row
-        store = cls(conn, path)
-        try:
-            await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.execute("PRAGMA busy_timeout = 5000")
-            if path != ":memory:":
-                # New files only (a no-op once tables exist): paragraphs of 1-2 KB overflow
-                # 4 KB pages of the segments table and waste a fifth of it; 8 KB pages do not.
-                await conn.execute("PRAGMA page_size = 8192")
-                await conn.execute("PRAGMA journal_mode = WAL")
-                await conn.execute("PRAGMA synchronous = NORMAL")
-            if migrate:
-                await store.migrate()
-        except sqlite3.DatabaseError as exc:
-            await conn.close()
-            raise StoreError(
-                f"{path}: not a usable episode database ({exc}). "
-                "Point DATABASE_PATH or --db at another file."
-            ) from exc
-        except BaseException:
-            await conn.close()
-            raise
-        return store
-
-    async def close(self) -> None:
-        await self.conn.close()
-
-    async def __aenter__(self) -> Store:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Run the block as one write transaction: all of it is committed, or none of it."""
-        async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
-                await self.conn.execute("COMMIT")
-
-    async def fetchall(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
-
-    async def fetchone(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
-
-    async def applied_migrations(self) -> list[str]:
-        rows = await self.fetchall("SELECT name FROM schema_migrations ORDER BY rowid")
-        return [r["name"] for r in rows]
-
-    async def migrate(self) -> list[str]:
-        """Apply the migrations this file lacks; refuse a file made by a newer version."""
-        await self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-        )
-        done = set(await self.applied_migrations())
-        known = {m.name for m in MIGRATIONS}
-        unknown = sorted(done - known)
-        if unknown:
-            raise StoreError(
-                f"{self.path}: this database was written by a newer episode-bot "
-                f"(it has migration {unknown[0]}). Upgrade episode-bot; "
-                "the file was left untouched."
-            )
-        applied = []
-        for migration in MIGRATIONS:
-            if migration.name in done:
-                continue
-            async with self.transaction() as conn:
-                if migration.sql:
-                    for statement in _split_sql(migration.sql):
-                        await conn.execute(statement)
-                if migration.run is not None:
-                    await migration.run(conn)
-                await conn.execute(
-                    "INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)",
-                    (migration.name, utc_now()),
-                )
-            applied.append(migration.name)
-        return applied
-
-
-def _split_sql(script: str) -> list[str]:
-    """Split a migration script into statements (aiosqlite has no executescript in a txn)."""
-    statements, buf = [], ""
-    for line in script.splitlines(keepends=True):
-        stripped = line.split("--", 1)[0] if "'" not in line else line
-        buf += stripped
-        if sqlite3.complete_statement(buf):
-            if buf.strip():
-                statements.append(buf.strip())
-            buf = ""
-    if buf.strip():
-        statements.append(buf.strip())
-    return statements
+# The names an earlier release recorded, whose numbers were not the order the steps run in.
+# A file that has them is renamed to today's names before anything else runs.
+FORMER_NAMES: dict[str, str] = {
+    "0005_digest_arrivals": "0003_digest_arrivals",
+    "0003_search_index": "0005_search_index",
+    "0003_search_speakers": "0006_search_speakers",
+    "0006_packed_segments": "0007_packed_segments",
+    "0007_digest_archive_stable": "0008_digest_archive_stable",
+}

@@ -12,7 +12,7 @@ is left in small gaps is filled by a longest-common-subsequence (rapidfuzz, C). 
 recognition errors ("metaphor" for Metaflow) and edits simply stay unmatched; their times are
 interpolated between the matched words around them.
 
-Pure functions, no database: ``storage.timing`` stores and applies the result.
+Pure functions, no database: ``storage.timing.tracks`` stores and applies the result.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import LCSseq
 
-from storage.passages import SPEECH_RATE
+from storage.timing.passages import SPEECH_RATE
 
 # n-gram sizes tried for anchors, longest first, in every region, with the largest region (in
 # tokens, the longer side) where an n-gram that is unique on both sides is still evidence
@@ -204,9 +204,9 @@ def align(
     """Give each edited word the caption time it is spoken at.
 
     Args:
-        edited: the edited transcript's word stream (``storage.passages.segment_words``).
+        edited: the edited transcript's word stream (``storage.timing.passages.segment_words``).
         captions: the captions' word stream.
-        caption_times: a time per caption word (``storage.passages.word_times``).
+        caption_times: a time per caption word (``storage.timing.passages.word_times``).
         fallback: the edited transcript's own time per word, used where the captions stop
             (captions of part of the recording).
 

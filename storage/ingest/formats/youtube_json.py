@@ -13,8 +13,8 @@ import html
 from pathlib import Path
 from typing import Any
 
-from storage.formats import Format, ParseError, register
-from storage.formats.cues import (
+from storage.ingest.formats.base import Format, ParseError
+from storage.ingest.formats.cues import (
     cue_transcript,
     json_item_line,
     load_json,
@@ -83,12 +83,10 @@ def _sniff(head: str) -> bool:
     return head.startswith("{") and ('"events"' in head[:400] or '"wireMagic"' in head[:100])
 
 
-FORMAT = register(
-    Format(
-        name="youtube-json",
-        extensions=(".json",),
-        parse=parse,
-        sniff=_sniff,
-        help="YouTube transcript JSON: [{text, start, duration}] (youtube-transcript-api), json3",
-    )
+FORMAT = Format(
+    name="youtube-json",
+    extensions=(".json",),
+    parse=parse,
+    sniff=_sniff,
+    help="YouTube transcript JSON: [{text, start, duration}] (youtube-transcript-api), json3",
 )

@@ -3,7 +3,7 @@
 Two steps. :func:`word_times` gives every word of the episode a time: caption fragments
 spread their words over their own few seconds; edited paragraphs spread theirs between this
 paragraph's timestamp and the next distinct one (so a two-minute paragraph's later sentences
-don't all claim its first second). Alignment with captions (``storage.timing``) can replace
+don't all claim its first second). Alignment with captions (``storage.timing.tracks``) can replace
 those times: :func:`build_passages` takes them as ``times=``.
 
 :func:`build_passages` then cuts the word stream into passages. First into *runs* that must not

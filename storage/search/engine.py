@@ -3,7 +3,7 @@ speech-recognition errors, honest when nothing matches.
 
 How a query runs:
 
-1. :mod:`storage.query` parses it; :mod:`storage.query_plan` turns it into groups of
+1. :mod:`storage.search.query` parses it; :mod:`storage.search.plan` turns it into groups of
    alternatives (typos corrected against the index's own vocabulary, split and joined words,
    glossary terms) and resolves filters.
 2. SQLite FTS5 finds candidates: every group must match (each group an OR of quoted
@@ -14,7 +14,7 @@ How a query runs:
    dropped rather than shown as the least-bad junk.
 4. Results are diversified: neighbouring passages of one moment collapse, the same text
    published in two episodes shows once, one episode does not take every slot.
-5. Each hit gets a quote (:mod:`storage.quotes`) with its own start second and deep link.
+5. Each hit gets a quote (:mod:`storage.search.quotes`) with its own start second and deep link.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from storage.catalogue import deep_link
 from storage.db import Store
-from storage.glossary import Glossary, active_glossary
-from storage.links import deep_link
 from storage.models import Hit, SearchResult
-from storage.query import STOP_WORDS, parse_query, token_spans, tokens
-from storage.query_plan import COMMON_SHARE, Alt, Group, Plan, make_plan
-from storage.quotes import make_quote, tidy
-from storage.search_cache import SearchCache, search_cache
+from storage.search.glossary import Glossary, active_glossary
+from storage.search.index import SearchCache, search_cache
+from storage.search.plan import COMMON_SHARE, Alt, Group, Plan, make_plan
+from storage.search.query import STOP_WORDS, parse_query, token_spans, tokens
+from storage.search.quotes import make_quote, tidy
 from storage.timing import passage_word_times
 
 log = logging.getLogger(__name__)

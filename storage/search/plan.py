@@ -16,8 +16,9 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from storage.db import Store
-from storage.glossary import Glossary, GlossaryEntry
-from storage.query import (
+from storage.search.glossary import Glossary, GlossaryEntry
+from storage.search.index import SearchCache
+from storage.search.query import (
     EPISODE_WORDS,
     STOP_WORDS,
     WEAK_WORDS,
@@ -26,7 +27,6 @@ from storage.query import (
     Term,
     tokens,
 )
-from storage.search_cache import SearchCache
 
 # A word in more than this share of passages is "common": it never gets split-word variants,
 # and is left out when a query is relaxed to find passages that lack some of its words.

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from storage.query import tokens
+from storage.search.query import tokens
 
 log = logging.getLogger(__name__)
 

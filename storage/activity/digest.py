@@ -1,31 +1,28 @@
-"""The weekly digest's content and the once-only post records (no Slack here).
+"""The weekly digest's content (no Slack here).
 
 :func:`build_digest` reads what the catalogue and the community did in a window and returns a
 :class:`Digest` of small frozen records; ``handlers.digest`` turns it into a Slack message.
-The ``posts`` table makes each digest (key: ISO week) and each new-episode announcement (key:
-episode id) a once-only post: :func:`claim_post` before posting, :func:`confirm_post` with the
-message ts after. ``digest_arrivals`` (migration ``0005_digest_arrivals``) keeps when each
-episode first arrived, which re-ingesting never changes. ``archive_quotes`` (migration
-``0007_digest_archive_stable``) keeps each archive quote used as its episode, its second and a
-key of its words, which re-ingesting does not change either (passage ids it does).
+``archive_quotes`` (migration ``0008_digest_archive_stable``) keeps each archive quote used as
+its episode, its second and a key of its words, which re-ingesting does not change (passage ids
+it does). Posting it once is ``storage.activity.posts``' job.
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz
 
+from storage.activity.posts import last_digest
+from storage.catalogue import deep_link, get_episode
+from storage.clock import iso, parse_iso, week_key
 from storage.db import Store
-from storage.episodes import get_episode
-from storage.links import deep_link
 from storage.models import Chapter, Episode
-from storage.text import clean, sentences
+from storage.text import clean, passage_key, sentences
 
 WEEK = timedelta(days=7)
 # How many items each section shows; the Slack message must stay short and within limits.
@@ -78,24 +75,6 @@ _GENERAL = re.compile(r"\b(is|are|you|your|should|can|need|needs|don't|if|when)\
 _STORY = re.compile(
     r"\b(was|were|had|did|decided|got|went|received|started|joined|moved|wanted|used to)\b", re.I
 )
-
-
-def iso(moment: datetime) -> str:
-    """The timestamp form the database stores (UTC, seconds): ``2026-11-23T09:00:00+00:00``."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: pass an aware one (UTC or the digest's time zone)")
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def parse_iso(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def week_key(moment: datetime) -> str:
-    """The ISO week of an aware local time: ``2026-W48``."""
-    year, week, _ = moment.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 # --- the digest's content ---------------------------------------------------------------------
@@ -477,16 +456,6 @@ def _cluster(counts: Counter[str], users: dict[str, set[str]]) -> tuple[SearchTo
     return tuple(topics)
 
 
-def passage_key(text: str) -> str:
-    """A short key of a passage's words (case, punctuation and spacing aside).
-
-    >>> passage_key("Ship early.") == passage_key("ship  EARLY")
-    True
-    """
-    words = " ".join(re.findall(r"\w+", text.lower()))
-    return hashlib.blake2b(words.encode(), digest_size=8).hexdigest()
-
-
 @dataclass(frozen=True)
 class _UsedQuotes:
     """The archive quotes one episode gave in the past year: their seconds and text keys."""
@@ -582,245 +551,3 @@ async def _best_quote(
         quote=quotable(best["text"]),
         url=deep_link(episode.url, best["start"]),
     )
-
-
-# --- once-only posts --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PostRecord:
-    """A row of ``posts``. ``state``: posted (has a ts), claimed (a post is under way or was
-    interrupted) or skipped (a week deliberately not posted: no channel, no ts)."""
-
-    kind: str
-    key: str
-    channel: str | None
-    ts: str | None
-    posted_at: str
-
-    @property
-    def state(self) -> str:
-        if self.ts:
-            return "posted"
-        return "claimed" if self.channel else "skipped"
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The outcome of :func:`claim_post`.
-
-    ``status``: ``claimed`` (post now), ``stale`` (an earlier claim was never confirmed; the
-    caller owns it now and must find out whether that post reached Slack before posting),
-    ``posted``, ``skipped`` or ``busy`` (another process claimed it moments ago).
-    ``record`` is the row as it was before this call, if there was one.
-    """
-
-    status: str
-    record: PostRecord | None = None
-
-
-def _record(row) -> PostRecord | None:  # noqa: ANN001
-    if row is None:
-        return None
-    return PostRecord(row["kind"], row["key"], row["channel"], row["ts"], row["posted_at"])
-
-
-async def get_post(store: Store, kind: str, key: str) -> PostRecord | None:
-    return _record(
-        await store.fetchone(
-            "SELECT kind, key, channel, ts, posted_at FROM posts WHERE kind = ? AND key = ?",
-            (kind, key),
-        )
-    )
-
-
-async def last_digest(store: Store, *, before: datetime | None = None) -> PostRecord | None:
-    """The most recent digest actually posted (before ``before``, if given)."""
-    sql = (
-        "SELECT kind, key, channel, ts, posted_at FROM posts"
-        " WHERE kind = 'digest' AND ts IS NOT NULL"
-    )
-    params: tuple = ()
-    if before is not None:
-        sql += " AND posted_at < ?"
-        params = (iso(before),)
-    return _record(await store.fetchone(sql + " ORDER BY posted_at DESC LIMIT 1", params))
-
-
-async def claim_post(
-    store: Store,
-    kind: str,
-    key: str,
-    channel: str,
-    *,
-    now: datetime,
-    stale_after: timedelta,
-    over_skip: bool = False,
-) -> Claim:
-    """Claim the right to post (kind, key), atomically across processes.
-
-    Run before posting; the row it writes says "a post is under way". A claim older than
-    ``stale_after`` with no ts means its poster died between claiming and confirming.
-    ``over_skip`` lets an explicit request post a week that was skipped as empty.
-
-    Example:
-        >>> claim = await claim_post(store, "digest", "2026-W48", "C1", now=now,
-        ...                          stale_after=timedelta(minutes=5))  # doctest: +SKIP
-        >>> claim.status                                                  # doctest: +SKIP
-        'claimed'
-    """
-    async with store.transaction() as conn:
-        async with conn.execute(
-            "SELECT kind, key, channel, ts, posted_at FROM posts WHERE kind = ? AND key = ?",
-            (kind, key),
-        ) as cur:
-            record = _record(await cur.fetchone())
-        if record is None:
-            await conn.execute(
-                "INSERT INTO posts(kind, key, channel, ts, posted_at) VALUES (?, ?, ?, NULL, ?)",
-                (kind, key, channel, iso(now)),
-            )
-            return Claim("claimed")
-        state = record.state
-        if state == "posted":
-            return Claim("posted", record)
-        if state == "skipped" and not over_skip:
-            return Claim("skipped", record)
-        if state == "claimed" and parse_iso(record.posted_at) > now - stale_after:
-            return Claim("busy", record)
-        await conn.execute(
-            "UPDATE posts SET channel = ?, posted_at = ? WHERE kind = ? AND key = ?",
-            (channel, iso(now), kind, key),
-        )
-        return Claim("claimed" if state == "skipped" else "stale", record)
-
-
-async def confirm_post(
-    store: Store,
-    kind: str,
-    key: str,
-    channel: str,
-    ts: str,
-    *,
-    now: datetime,
-    archive: ArchiveQuote | None = None,
-) -> None:
-    """Record the posted message's ts (and the archive quote it used) in one transaction."""
-    async with store.transaction() as conn:
-        await conn.execute(
-            "UPDATE posts SET channel = ?, ts = ?, posted_at = ? WHERE kind = ? AND key = ?",
-            (channel, ts, iso(now), kind, key),
-        )
-        if archive is not None:
-            await conn.execute(
-                "INSERT INTO archive_quotes(episode_id, start, text_key, used_at)"
-                " VALUES (?, ?, ?, ?)",
-                (archive.episode_id, archive.start, archive.text_key, iso(now)),
-            )
-
-
-async def stable_archive_quotes(conn) -> None:  # noqa: ANN001 - aiosqlite.Connection
-    """Migration ``0007_digest_archive_stable``: archive quotes recorded by passage id become
-    (episode, second, text key). A row whose passage is gone already (its episode re-ingested)
-    cannot be placed and is dropped; it had stopped counting anyway."""
-    await conn.execute("ALTER TABLE archive_quotes RENAME TO archive_quotes_by_passage")
-    await conn.execute(
-        "CREATE TABLE archive_quotes ("
-        " episode_id TEXT NOT NULL,"  # no foreign key: it outlives the episode's rows
-        " start REAL NOT NULL,"  # the quote's second in the episode
-        " text_key TEXT NOT NULL,"  # storage.digest.passage_key of the passage's words
-        " used_at TEXT NOT NULL)"
-    )
-    async with conn.execute(
-        "SELECT p.episode_id, p.start, p.text, q.used_at FROM archive_quotes_by_passage q"
-        " JOIN passages p ON p.id = q.passage_id ORDER BY q.rowid"
-    ) as cur:
-        rows = list(await cur.fetchall())
-    await conn.executemany(
-        "INSERT INTO archive_quotes(episode_id, start, text_key, used_at) VALUES (?, ?, ?, ?)",
-        [(r[0], r[1], passage_key(r[2]), r[3]) for r in rows],
-    )
-    await conn.execute("DROP TABLE archive_quotes_by_passage")
-
-
-async def restore_claim(store: Store, record: PostRecord) -> None:
-    """Put back a taken-over claim's original time (its post is still unaccounted for)."""
-    async with store.transaction() as conn:
-        await conn.execute(
-            "UPDATE posts SET channel = ?, posted_at = ? WHERE kind = ? AND key = ? AND ts IS NULL",
-            (record.channel, record.posted_at, record.kind, record.key),
-        )
-
-
-async def release_post(store: Store, kind: str, key: str) -> None:
-    """Give a claim back after Slack said no (nothing was posted), so a later try can post."""
-    async with store.transaction() as conn:
-        await conn.execute(
-            "DELETE FROM posts WHERE kind = ? AND key = ? AND ts IS NULL", (kind, key)
-        )
-
-
-async def record_skip(store: Store, kind: str, key: str, *, now: datetime) -> bool:
-    """Record (kind, key) as deliberately not posted; False if a row already exists."""
-    async with store.transaction() as conn:
-        cur = await conn.execute(
-            "INSERT OR IGNORE INTO posts(kind, key, channel, ts, posted_at)"
-            " VALUES (?, ?, NULL, NULL, ?)",
-            (kind, key, iso(now)),
-        )
-        return cur.rowcount == 1
-
-
-# --- new-episode announcements ----------------------------------------------------------------
-
-WATERMARK = "announce_watermark"
-
-
-async def arrival_seq(store: Store) -> int:
-    """The newest arrival's sequence number (0 for an empty catalogue)."""
-    row = await store.fetchone("SELECT coalesce(max(seq), 0) AS seq FROM digest_arrivals")
-    return int(row["seq"])
-
-
-async def announce_watermark(store: Store) -> int:
-    """The arrival after which the serving bot announces; set to "now" the first time asked,
-    so a bot started on a full catalogue announces none of it."""
-    async with store.transaction() as conn:
-        await conn.execute(
-            "INSERT OR IGNORE INTO digest_state(name, value)"
-            " SELECT ?, coalesce(max(seq), 0) FROM digest_arrivals",
-            (WATERMARK,),
-        )
-        async with conn.execute(
-            "SELECT value FROM digest_state WHERE name = ?", (WATERMARK,)
-        ) as cur:
-            row = await cur.fetchone()
-    return int(row["value"])
-
-
-async def advance_watermark(store: Store, seq: int) -> None:
-    async with store.transaction() as conn:
-        await conn.execute(
-            "UPDATE digest_state SET value = max(CAST(value AS INTEGER), ?) WHERE name = ?",
-            (seq, WATERMARK),
-        )
-
-
-@dataclass(frozen=True)
-class Arrival:
-    seq: int
-    episode_id: str
-    arrived_at: str
-
-
-async def arrivals_after(store: Store, seq: int) -> list[Arrival]:
-    """Episodes that arrived after ``seq`` and were never announced, oldest first."""
-    rows = await store.fetchall(
-        "SELECT a.seq, a.episode_id, a.arrived_at FROM digest_arrivals a"
-        " JOIN episodes e ON e.id = a.episode_id"
-        " WHERE a.seq > ? AND NOT EXISTS (SELECT 1 FROM posts p"
-        "  WHERE p.kind = 'announcement' AND p.key = a.episode_id AND p.ts IS NOT NULL)"
-        " ORDER BY a.seq",
-        (seq,),
-    )
-    return [Arrival(r["seq"], r["episode_id"], r["arrived_at"]) for r in rows]

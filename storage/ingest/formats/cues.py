@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from storage.formats import ParseError
+from storage.ingest.formats.base import ParseError
 from storage.models import EpisodeMeta, Segment, Transcript
 
 # No transcript runs a day; a time beyond that is a typo or a unit mix-up (ms for s).

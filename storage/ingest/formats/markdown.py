@@ -14,9 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from storage.formats import Format, NotATranscript, ParseError, register
-from storage.formats.yaml_fields import YamlLoader, check_episode_id, load_yaml
-from storage.links import youtube_id
+from storage.catalogue import youtube_id
+from storage.ingest.formats.base import Format, NotATranscript, ParseError
+from storage.ingest.formats.yaml_fields import YamlLoader, check_episode_id, load_yaml
 from storage.models import Chapter, EpisodeMeta, Segment, Transcript
 
 _DURATION = re.compile(r"^P(?:T)?(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?$", re.I)
@@ -265,12 +265,10 @@ def _sniff(head: str) -> bool:
     )
 
 
-FORMAT = register(
-    Format(
-        name="markdown",
-        extensions=(".md", ".markdown", ".md.md"),
-        parse=parse,
-        sniff=_sniff,
-        help="Markdown with YAML front matter and a 'transcript:' list of {line, sec, who}",
-    )
+FORMAT = Format(
+    name="markdown",
+    extensions=(".md", ".markdown", ".md.md"),
+    parse=parse,
+    sniff=_sniff,
+    help="Markdown with YAML front matter and a 'transcript:' list of {line, sec, who}",
 )

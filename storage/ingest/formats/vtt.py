@@ -13,8 +13,8 @@ import html
 import re
 from pathlib import Path
 
-from storage.formats import Format, ParseError, register
-from storage.formats.cues import (
+from storage.ingest.formats.base import Format, ParseError
+from storage.ingest.formats.cues import (
     TIMING,
     Cue,
     check_order,
@@ -124,13 +124,11 @@ def _sniff(head: str) -> bool:
     return head.lstrip("\ufeff \t\r\n").startswith("WEBVTT")
 
 
-FORMAT = register(
-    Format(
-        name="vtt",
-        extensions=(".vtt",),
-        parse=parse,
-        sniff=_sniff,
-        claims_extension=True,
-        help="WebVTT captions: 'WEBVTT' header, cues '00:00:01.000 --> 00:00:02.500'",
-    )
+FORMAT = Format(
+    name="vtt",
+    extensions=(".vtt",),
+    parse=parse,
+    sniff=_sniff,
+    claims_extension=True,
+    help="WebVTT captions: 'WEBVTT' header, cues '00:00:01.000 --> 00:00:02.500'",
 )

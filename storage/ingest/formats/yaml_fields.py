@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
-from storage.formats import ParseError
+from storage.ingest.formats.base import ParseError
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Ids travel in Slack button values (at most 2,000 characters) and in links: short and plain.
@@ -77,7 +77,7 @@ def load_yaml(
     Example:
         >>> load_yaml("date: 2024-02-30\\n")
         Traceback (most recent call last):
-        storage.formats.ParseError: '2024-02-30' is not a real date (day is out of range for month); write it as YYYY-MM-DD
+        storage.ingest.formats.ParseError: '2024-02-30' is not a real date (day is out of range for month); write it as YYYY-MM-DD
     """  # noqa: E501
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader subclass

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from storage.formats import ParseError
-from storage.formats.yaml_fields import check_episode_id, load_yaml
-from storage.links import youtube_id
+from storage.catalogue import youtube_id
+from storage.ingest.formats import ParseError
+from storage.ingest.formats.yaml_fields import check_episode_id, load_yaml
 from storage.models import Chapter, EpisodeMeta
 
 # One transcript, even three hours of Whisper JSON with word times, is well under this.

@@ -29,14 +29,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from storage.catalogue import youtube_id
 from storage.db import Store, utc_now
-from storage.formats import FORMATS, NotATranscript, ParseError, detect
-from storage.formats.markdown import load_front_matter
-from storage.links import youtube_id
-from storage.models import Chapter, EpisodeMeta, Passage, Segment, Transcript
-from storage.passages import build_passages
-from storage.segments import pack as pack_segments
-from storage.sources import (
+from storage.ingest.formats import FORMATS, NotATranscript, ParseError, detect
+from storage.ingest.formats.markdown import load_front_matter
+from storage.ingest.sources import (
     SIDECAR_SUFFIXES,
     SidecarError,
     decode,
@@ -47,7 +44,13 @@ from storage.sources import (
     read_limited,
     sidecar_for,
 )
-from storage.timing import apply_captions, attach_captions  # precise timestamps (issue 6)
+from storage.models import Chapter, EpisodeMeta, FileOutcome, Outcome, Passage, Segment, Transcript
+from storage.segments import pack as pack_segments
+from storage.timing import (  # precise timestamps (issue 6)
+    apply_captions,
+    attach_captions,
+    build_passages,
+)
 
 # Bump when parsing or passage building changes what a file turns into: stored episodes then
 # count as changed and are rebuilt on the next ingest instead of being skipped as unchanged.
@@ -65,30 +68,6 @@ class IngestError(ValueError):
     """A request ingest cannot carry out as asked (one episode's flags with many files)."""
 
 
-@dataclass(frozen=True)
-class FileOutcome:
-    """What happened to one file. ``status``: added, replaced, unchanged, skipped or failed.
-
-    Or ``aligned``: captions that re-timed a stored edited episode (``storage.timing``).
-    ``reason`` is a short, shared description for summing up many skipped files in one line.
-    """
-
-    path: str
-    status: str
-    episode_id: str | None = None
-    title: str | None = None
-    passages: int = 0
-    seconds: float = 0.0
-    message: str | None = None
-    line: int | None = None
-    reason: str | None = None
-
-    def describe(self) -> str:
-        """``FILE:LINE: what is wrong`` (or ``FILE: ...`` when no line applies)."""
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}" if self.message else where
-
-
 @dataclass
 class IngestReport:
     outcomes: list[FileOutcome] = field(default_factory=list)
@@ -99,11 +78,11 @@ class IngestReport:
 
     @property
     def failed(self) -> list[FileOutcome]:
-        return self.of("failed")
+        return self.of(Outcome.FAILED)
 
     def summary(self) -> str:
         """One line: episodes, passages, hours of audio, seconds taken, files failed."""
-        stored = self.of("added", "replaced")
+        stored = self.of(Outcome.ADDED, Outcome.REPLACED)
         hours = sum(o.seconds for o in stored) / 3600
         parts = [
             f"{len(stored)} episodes ingested",
@@ -111,11 +90,11 @@ class IngestReport:
             f"{hours:.1f} h of audio",
             f"{self.elapsed:.1f} s",
         ]
-        if self.of("unchanged"):
+        if self.of(Outcome.UNCHANGED):
             parts.append(f"{len(self.of('unchanged'))} unchanged")
-        if self.of("aligned"):
+        if self.of(Outcome.ALIGNED):
             parts.append(f"{len(self.of('aligned'))} caption files aligned to episodes")
-        if self.of("skipped"):
+        if self.of(Outcome.SKIPPED):
             parts.append(f"{len(self.of('skipped'))} skipped")
         parts.append(f"{len(self.failed)} files failed")
         return ", ".join(parts)
@@ -128,8 +107,12 @@ class IngestReport:
         each), so a site folder with 367 profiles and chapter lists is a few lines, not 367.
         """
         out = [o.describe() for o in self.failed]
-        out += [o.describe() for o in self.of("added", "replaced", "aligned") if o.message]
-        quiet = self.of("skipped", "unchanged")
+        out += [
+            o.describe()
+            for o in self.of(Outcome.ADDED, Outcome.REPLACED, Outcome.ALIGNED)
+            if o.message
+        ]
+        quiet = self.of(Outcome.SKIPPED, Outcome.UNCHANGED)
         if verbose:
             return out + [o.describe() for o in quiet]
         groups = Counter((o.status, o.reason or o.message or "") for o in quiet)
@@ -140,7 +123,7 @@ class IngestReport:
                 out.append(o.describe())
             elif key not in shown:
                 shown.add(key)
-                verb = "unchanged" if o.status == "unchanged" else "skipped"
+                verb = "unchanged" if o.status == Outcome.UNCHANGED else "skipped"
                 out.append(
                     f"{groups[key]} files {verb}: {key[1]} (for example {o.path}; "
                     "--verbose lists them all)"
@@ -234,7 +217,7 @@ def expand(paths: Iterable[Path]) -> tuple[list[Path], list[FileOutcome]]:
                 skipped.append(
                     FileOutcome(
                         str(child),
-                        "skipped",
+                        Outcome.SKIPPED,
                         message=f"not a transcript ({kind})",
                         reason="not a transcript file type",
                     )  # fmt: skip
@@ -354,23 +337,26 @@ def prepare(job: Job) -> Prepared | FileOutcome:
         transcript = parse_file(job.path, text, job.fmt)
         sidecar = sidecar_for(job.path)
     except NotATranscript as exc:
-        if job.explicit and "chapter list" not in exc.what:
-            return FileOutcome(name, "failed", message=f"{exc.what}; nothing to ingest")
-        return FileOutcome(name, "skipped", message=exc.what, reason=exc.what)
+        if job.explicit and not exc.chapter_list:
+            return FileOutcome(name, Outcome.FAILED, message=f"{exc.what}; nothing to ingest")
+        return FileOutcome(
+            name, Outcome.SKIPPED, message=exc.what, reason=exc.what,
+            chapter_list=exc.chapter_list,
+        )  # fmt: skip
     except SidecarError as exc:
         return FileOutcome(
-            str(exc.path), "failed", line=exc.line,
+            str(exc.path), Outcome.FAILED, line=exc.line,
             message=f"{exc.message} (sidecar of {job.path.name}, which was not ingested)",
         )  # fmt: skip
     except ParseError as exc:
         if not job.explicit and exc.message.startswith("unrecognised transcript format"):
             return FileOutcome(
-                name, "skipped", message="not a transcript (no format recognised)",
+                name, Outcome.SKIPPED, message="not a transcript (no format recognised)",
                 reason="not a transcript (no format recognised)",
             )  # fmt: skip
-        return FileOutcome(name, "failed", message=exc.message, line=exc.line)
+        return FileOutcome(name, Outcome.FAILED, message=exc.message, line=exc.line)
     except (RecursionError, MemoryError):
-        return FileOutcome(name, "failed", message="too deeply nested or too large to read")
+        return FileOutcome(name, Outcome.FAILED, message="too deeply nested or too large to read")
     layers = [transcript.meta]
     if sidecar is not None:
         try:
@@ -378,7 +364,8 @@ def prepare(job: Job) -> Prepared | FileOutcome:
         except ParseError as exc:
             field = re.match(r"'([\w-]+)", exc.message)
             return FileOutcome(
-                str(sidecar[0]), "failed", line=key_line(sidecar[0], field[1]) if field else None,
+                str(sidecar[0]), Outcome.FAILED,
+                line=key_line(sidecar[0], field[1]) if field else None,
                 message=f"{exc.message} (sidecar of {job.path.name}, which was not ingested)",
             )  # fmt: skip
     if job.overrides is not None:
@@ -395,7 +382,7 @@ def prepare(job: Job) -> Prepared | FileOutcome:
     transcript = replace(transcript, segments=segments)
     passages = build_passages(segments, transcript.kind)
     if not passages:
-        return FileOutcome(name, "failed", message="no transcript text found in the file")
+        return FileOutcome(name, Outcome.FAILED, message="no transcript text found in the file")
     notes = tuple(n for n in (note, *transcript.notes) if n)
     return Prepared.of(job.path, meta, transcript, passages, job.digest, notes, id_from_name)
 
@@ -406,7 +393,7 @@ def _prepare_safely(job: Job) -> Prepared | FileOutcome:
         return prepare(job)
     except Exception as exc:  # noqa: BLE001 - reported, with its type, as this file's failure
         return FileOutcome(
-            str(job.path), "failed",
+            str(job.path), Outcome.FAILED,
             message=f"unexpected error while reading it ({type(exc).__name__}: {exc}); "
             "this is a bug in episode-bot, please report it with the file",
         )  # fmt: skip
@@ -429,14 +416,15 @@ async def read_job(
             if c != path and c.is_file() and c.stat().st_size < 2**20
         )  # fmt: skip
     except ParseError as exc:
-        return FileOutcome(name, "failed", message=exc.message, line=exc.line)
+        return FileOutcome(name, Outcome.FAILED, message=exc.message, line=exc.line)
     except OSError as exc:
-        return FileOutcome(name, "failed", message=f"cannot read it: {exc.strerror or exc}")
+        return FileOutcome(name, Outcome.FAILED, message=f"cannot read it: {exc.strerror or exc}")
     digest = file_hash(raw, INGEST_VERSION, path.name, fmt or "", repr(overrides), sidecar.hex())
     row = await store.fetchone("SELECT id, title FROM episodes WHERE source_hash = ?", (digest,))
     if row is not None:
         return FileOutcome(
-            name, "unchanged", row["id"], row["title"], message="unchanged since it was ingested",
+            name, Outcome.UNCHANGED, row["id"], row["title"],
+            message="unchanged since it was ingested",
             reason="unchanged since they were last ingested (nothing to do)",
         )  # fmt: skip
     return Job(path, raw, digest, fmt, overrides, explicit)
@@ -483,7 +471,9 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
             "SELECT source_hash, source_path, kind FROM episodes WHERE id = ?", (episode_id,)
         )
     if existing is not None and existing["source_hash"] == digest:
-        return FileOutcome(name, "unchanged", episode_id, meta.title, message="unchanged, skipped")
+        return FileOutcome(
+            name, Outcome.UNCHANGED, episode_id, meta.title, message="unchanged, skipped"
+        )
     if existing is not None and existing["source_path"] != str(path.resolve()):
         note = "; ".join(
             n
@@ -530,7 +520,7 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
     note = "; ".join(n for n in (note, timing_note) if n) or None
     return FileOutcome(
         name,
-        "replaced" if existing is not None else "added",
+        Outcome.REPLACED if existing is not None else Outcome.ADDED,
         episode_id,
         meta.title,
         passages=len(passages),
@@ -605,7 +595,7 @@ def _classify(files: list[Path], explicit: set[Path]) -> tuple[list[Path], list[
             skipped.append(
                 FileOutcome(
                     str(path),
-                    "skipped",
+                    Outcome.SKIPPED,
                     message="YAML that is not episode metadata",
                     reason="YAML files that are not episode metadata",
                 )  # fmt: skip
@@ -617,7 +607,7 @@ def _classify(files: list[Path], explicit: set[Path]) -> tuple[list[Path], list[
             skipped.append(
                 FileOutcome(
                     str(path),
-                    "skipped",
+                    Outcome.SKIPPED,
                     message="episode metadata for the transcript of the same name"
                     if owned
                     else "episode metadata, but there is no transcript of the same name",
@@ -650,7 +640,7 @@ async def ingest_paths(
     paths = list(paths)
     missing = [p for p in paths if not p.exists()]
     report.outcomes.extend(
-        FileOutcome(str(p), "failed", message="no such file or folder") for p in missing
+        FileOutcome(str(p), Outcome.FAILED, message="no such file or folder") for p in missing
     )
     files, skipped = expand(p for p in paths if p.exists())
     report.outcomes.extend(skipped)
@@ -667,7 +657,7 @@ async def ingest_paths(
     report.outcomes.extend(
         FileOutcome(
             str(path),
-            "skipped",
+            Outcome.SKIPPED,
             message="guest profile (gives guests their names)",
             reason="guest profiles (they give guests their names)",
         )  # fmt: skip
@@ -689,7 +679,7 @@ async def ingest_paths(
             outcome = await result
             if isinstance(outcome, Prepared):
                 outcome = await store_prepared(store, outcome)
-            if outcome.status == "skipped" and "chapter list" in (outcome.message or ""):
+            if outcome.chapter_list:
                 chapter_lists.append(path)
                 continue
             report.outcomes.append(outcome)
@@ -732,13 +722,14 @@ def _results(pool: Executor | None, jobs: list[Job | FileOutcome], window: int):
 
 async def _attach_chapter_list(store: Store, path: Path) -> FileOutcome:
     """``sXXeYY-*.txt`` chapter lists give chapters to that episode when it has none."""
-    from storage.formats.captions import chapters_from_lines, timed_lines
+    from storage.ingest.formats.captions import chapters_from_lines, timed_lines
 
     name = str(path)
     m = _SEASON_EPISODE.search(path.name)
     if not m:
         return FileOutcome(
-            name, "skipped", message="chapter list with no sXXeYY in its name to match an episode",
+            name, Outcome.SKIPPED,
+            message="chapter list with no sXXeYY in its name to match an episode",
             reason="chapter lists that name no season and episode",
         )  # fmt: skip
     season, number = int(m[1]), int(m[2])
@@ -746,19 +737,21 @@ async def _attach_chapter_list(store: Store, path: Path) -> FileOutcome:
     try:
         chapters = chapters_from_lines(timed_lines(decode(read_limited(path))[0]))
     except (OSError, ParseError) as exc:  # changed since it was read a moment ago
-        return FileOutcome(name, "failed", message=f"cannot read the chapter list again: {exc}")
+        return FileOutcome(
+            name, Outcome.FAILED, message=f"cannot read the chapter list again: {exc}"
+        )
     rows = await store.fetchall(
         "SELECT id, title FROM episodes WHERE season = ? AND number = ?", (season, number)
     )
     if not rows:
         return FileOutcome(
-            name, "skipped", message=f"chapter list for {tag}, which is not stored",
+            name, Outcome.SKIPPED, message=f"chapter list for {tag}, which is not stored",
             reason="chapter lists of episodes that are not stored",
         )  # fmt: skip
     episode_id = await _best_match(store, rows, chapters, path)
     if episode_id is None:
         return FileOutcome(
-            name, "skipped",
+            name, Outcome.SKIPPED,
             message=f"chapter list for {tag}, which {len(rows)} stored episodes share; "
             "cannot tell which it belongs to",
             reason="chapter lists whose season and episode number is ambiguous",
@@ -766,7 +759,7 @@ async def _attach_chapter_list(store: Store, path: Path) -> FileOutcome:
     have = await store.fetchone("SELECT 1 FROM chapters WHERE episode_id = ?", (episode_id,))
     if have:
         return FileOutcome(
-            name, "skipped", episode_id,
+            name, Outcome.SKIPPED, episode_id,
             message=f"chapter list for {tag} ({episode_id}), which has its chapters already",
             reason="chapter lists of episodes that have their chapters already",
         )  # fmt: skip
@@ -783,7 +776,7 @@ async def _attach_chapter_list(store: Store, path: Path) -> FileOutcome:
             (episode_id,),
         )
     return FileOutcome(
-        name, "skipped", episode_id,
+        name, Outcome.SKIPPED, episode_id,
         message=f"chapter list: {len(chapters)} chapters added to {episode_id}",
         reason="chapter lists that gave episodes their chapters",
     )  # fmt: skip

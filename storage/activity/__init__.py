@@ -1,0 +1,40 @@
+"""What the community does with the bot and what it posts: events answered, searches and shares
+logged, the weekly digest's content, and the ledger that makes each post go out once."""
+
+from storage.activity.digest import IMPORT_BATCH, ArchiveQuote, Digest, NewEpisode, build_digest
+from storage.activity.log import claim_event, record_search, record_share
+from storage.activity.posts import (
+    Arrival,
+    PostRecord,
+    advance_watermark,
+    announce_watermark,
+    arrivals_after,
+    claim_post,
+    confirm_post,
+    get_post,
+    record_skip,
+    release_post,
+    restore_claim,
+)
+
+__all__ = [
+    "IMPORT_BATCH",
+    "ArchiveQuote",
+    "Arrival",
+    "Digest",
+    "NewEpisode",
+    "PostRecord",
+    "advance_watermark",
+    "announce_watermark",
+    "arrivals_after",
+    "build_digest",
+    "claim_event",
+    "claim_post",
+    "confirm_post",
+    "get_post",
+    "record_search",
+    "record_share",
+    "record_skip",
+    "release_post",
+    "restore_claim",
+]

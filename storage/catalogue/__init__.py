@@ -1,0 +1,6 @@
+"""The catalogue: which episodes are stored, looked up by id or by words, and links into them."""
+
+from storage.catalogue.episodes import find_episode, get_episode, list_episodes
+from storage.catalogue.links import deep_link, youtube_id
+
+__all__ = ["deep_link", "find_episode", "get_episode", "list_episodes", "youtube_id"]

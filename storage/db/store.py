@@ -1,0 +1,195 @@
+"""The SQLite file: opening it, bringing its schema up to date, and running transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from storage.db.migrations import FORMER_NAMES, MIGRATIONS
+
+
+class StoreError(Exception):
+    """A problem with the database file that the user can act on."""
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """An open episode database. Use ``async with await Store.open(path) as store``.
+
+    All writes go through :meth:`transaction`, so a failure leaves nothing half-written.
+
+    Example:
+        >>> store = await Store.open("data/episodes.db")      # doctest: +SKIP
+        >>> rows = await store.fetchall("SELECT id FROM episodes")  # doctest: +SKIP
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: str):
+        self.conn = conn
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path, *, migrate: bool = True, create: bool = True) -> Store:
+        """Open (``create``: or make, with its folders) the database file at ``path``.
+
+        Raises StoreError for a path that cannot be a database file, and, with
+        ``create=False`` (commands that only read), for a file that does not exist yet.
+
+        Example:
+            >>> store = await Store.open("data/episodes.db", create=False)  # doctest: +SKIP
+        """
+        path = str(path)
+        if path != ":memory:":
+            file = Path(path)
+            if file.is_dir():
+                raise StoreError(
+                    f"{path} is a folder, not a database file; give a file name, like "
+                    f"{file / 'episodes.db'}"
+                )
+            if not create and not file.exists():
+                raise StoreError(
+                    f"no database at {path}; ingest episodes first: "
+                    f"python -m bot ingest PATH --db {path}"
+                )
+            try:
+                file.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                why = (
+                    f"{exc.filename} is a file, not a folder"
+                    if isinstance(exc, FileExistsError | NotADirectoryError)
+                    else f"{exc.strerror or exc}: {exc.filename}"
+                )
+                raise StoreError(
+                    f"{path}: cannot create the folder for the database ({why}); point "
+                    "DATABASE_PATH or --db at a file in a folder you can write to"
+                ) from None
+        conn = aiosqlite.connect(path, isolation_level=None)
+        try:
+            await conn
+        except sqlite3.Error as exc:
+            # aiosqlite stops its thread on a failed connect but does not wait for it; wait
+            # here, or it reports to an event loop that may be closed by then (a traceback).
+            thread = getattr(conn, "_thread", None)
+            if thread is not None and thread.is_alive():
+                await asyncio.to_thread(thread.join, 5)
+            raise StoreError(f"{path}: cannot open the database: {exc}") from exc
+        conn.row_factory = aiosqlite.Row
+        store = cls(conn, path)
+        try:
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            if path != ":memory:":
+                # New files only (a no-op once tables exist): paragraphs of 1-2 KB overflow
+                # 4 KB pages of the segments table and waste a fifth of it; 8 KB pages do not.
+                await conn.execute("PRAGMA page_size = 8192")
+                await conn.execute("PRAGMA journal_mode = WAL")
+                await conn.execute("PRAGMA synchronous = NORMAL")
+            if migrate:
+                await store.migrate()
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StoreError(
+                f"{path}: not a usable episode database ({exc}). "
+                "Point DATABASE_PATH or --db at another file."
+            ) from exc
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run the block as one write transaction: all of it is committed, or none of it."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+
+    async def fetchall(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchone(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def applied_migrations(self) -> list[str]:
+        rows = await self.fetchall("SELECT name FROM schema_migrations ORDER BY rowid")
+        return [r["name"] for r in rows]
+
+    async def migrate(self) -> list[str]:
+        """Apply the migrations this file lacks; refuse a file made by a newer version."""
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        done = set(await self.applied_migrations())
+        if done & FORMER_NAMES.keys():
+            async with self.transaction() as conn:  # an earlier release's names, in one step
+                for old, new in FORMER_NAMES.items():
+                    await conn.execute(
+                        "UPDATE schema_migrations SET name = ? WHERE name = ?", (new, old)
+                    )
+            done = set(await self.applied_migrations())
+        known = {m.name for m in MIGRATIONS}
+        unknown = sorted(done - known)
+        if unknown:
+            raise StoreError(
+                f"{self.path}: this database was written by a newer episode-bot "
+                f"(it has migration {unknown[0]}). Upgrade episode-bot; "
+                "the file was left untouched."
+            )
+        applied = []
+        for migration in MIGRATIONS:
+            if migration.name in done:
+                continue
+            async with self.transaction() as conn:
+                if migration.sql:
+                    for statement in _split_sql(migration.sql):
+                        await conn.execute(statement)
+                if migration.run is not None:
+                    await migration.run(conn)
+                await conn.execute(
+                    "INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)",
+                    (migration.name, utc_now()),
+                )
+            applied.append(migration.name)
+        return applied
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into statements (aiosqlite has no executescript in a txn)."""
+    statements, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        stripped = line.split("--", 1)[0] if "'" not in line else line
+        buf += stripped
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        statements.append(buf.strip())
+    return statements

@@ -1,0 +1,16 @@
+"""Search: the query language, the plan a query becomes (typos, glossary, names), retrieval
+and ranking over the FTS5 index, and quotes cut to the moment they are spoken."""
+
+from storage.search.engine import MAX_LIMIT, MAX_OFFSET, search
+from storage.search.glossary import GlossaryError, builtin_glossary, load_glossary
+from storage.search.index import search_cache
+
+__all__ = [
+    "MAX_LIMIT",
+    "MAX_OFFSET",
+    "GlossaryError",
+    "builtin_glossary",
+    "load_glossary",
+    "search",
+    "search_cache",
+]
