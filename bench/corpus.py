@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 from storage.db import Store  # noqa: E402
 from storage.ingest import ingest_paths  # noqa: E402
-from tests.storage.relevance import SEED_META  # noqa: E402
+from tests.storage.search.relevance import SEED_META  # noqa: E402
 
 CORPUS = Path(os.environ.get("CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
 SEED = CORPUS / "seed" / "000_65fe3dfcb0de18ef.txt"

@@ -4,8 +4,8 @@ Run: ``python bench/relevance.py`` (reads ``../shared/corpus``, or ``CORPUS_DIR`
 
 It ingests the 200 corpus episodes with their guest names and the devrel seed captions into a
 fresh database (``--db FILE`` keeps or reuses it), runs every query of
-``tests/storage/relevance.yaml`` through ``storage.search`` (10 hits each) and prints, per kind,
-the share of queries whose first relevant hit is within the top 1, 3 and 10, and the mean
+``tests/storage/search/relevance.yaml`` through ``storage.search`` (10 hits each) and prints,
+per kind, the share of queries whose first relevant hit is within the top 1, 3 and 10, and the mean
 reciprocal rank; "nothing" queries count as passed when they return no hits. ``--misses`` lists
 the queries not answered within the top 3.
 """
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.corpus import CORPUS, build_corpus_db  # noqa: E402
 from storage.db import Store  # noqa: E402
-from tests.storage.relevance import (  # noqa: E402
+from tests.storage.search.relevance import (  # noqa: E402
     by_kind,
     evaluate,
     load_cases,

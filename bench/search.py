@@ -44,7 +44,7 @@ from bench.corpus import CORPUS, build_corpus_db, hours, replicate  # noqa: E402
 from storage.db import Store  # noqa: E402
 from storage.search import search  # noqa: E402
 from storage.search.engine import MAX_LIMIT  # noqa: E402, F401 - the bot's own module
-from tests.storage.relevance import load_cases  # noqa: E402
+from tests.storage.search.relevance import load_cases  # noqa: E402
 
 GOALS_P99_MS = {1000: 50, 10000: 250}
 GOAL_PEAK_MB = 500

@@ -1,4 +1,4 @@
-"""Recall floors on the labelled relevance set (tests/storage/relevance.yaml, real corpus).
+"""Recall floors on the labelled relevance set (tests/storage/search/relevance.yaml, real corpus).
 
 ``python bench/relevance.py --misses`` prints the full table and what was missed.
 """
@@ -12,7 +12,14 @@ import pytest
 
 from storage.db import Store
 from tests.conftest import SEED
-from tests.storage.relevance import KINDS, by_kind, evaluate, load_cases, misses, relevance_db
+from tests.storage.search.relevance import (
+    KINDS,
+    by_kind,
+    evaluate,
+    load_cases,
+    misses,
+    relevance_db,
+)
 
 # recall@3 that each kind must keep (the issue's goals: 0.9 overall, 0.8 for typos and
 # speech-recognition errors; every "nothing" query empty).

@@ -1,6 +1,6 @@
 """The labelled relevance set (relevance.yaml): loading it, judging hits, recall@k and MRR.
 
-Shared by the recall test (tests/storage/test_search_relevance.py) and bench/relevance.py.
+Shared by the recall test (tests/storage/search/test_relevance.py) and bench/relevance.py.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from storage.search.glossary import GlossaryError, parse_glossary
 from storage.search.index import search_cache
 from storage.search.query import parse_query
 from tests.conftest import SEED
-from tests.storage.relevance import relevance_db
+from tests.storage.search.relevance import relevance_db
 
 DEVREL = "devrel-open-source-machine-learning"
 HUGO_EPISODES = {DEVREL, "practical-llm-engineering-and-rag"}

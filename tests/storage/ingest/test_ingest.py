@@ -276,7 +276,7 @@ async def test_demo_examples_ingest_and_answer_feature_store(store: Store) -> No
     """What `make run` loads: our own two-episode show, in two formats."""
     from storage.search import search
 
-    examples = Path(__file__).resolve().parents[2] / "examples"
+    examples = Path(__file__).resolve().parents[3] / "examples"
     report = await ingest_paths(store, [examples])
     assert not report.failed and len(report.of("added")) == 2
     first = await get_episode(store, "01-feature-stores-without-the-hype")
