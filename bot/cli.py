@@ -13,7 +13,7 @@ from storage.catalogue import deep_link, list_episodes
 from storage.clock import clock
 from storage.db import Store, StoreError
 from storage.ingest import FORMATS, IngestError, Outcome, ParseError, ingest_paths, meta_from_flags
-from storage.search import search
+from storage.search import search, syntax_line
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -338,10 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON array")
 
     p = add("search", cmd_search, "search the transcripts")
-    p.epilog = (
-        'Words in any order, "a quoted phrase", -word to leave out, and filters: guest:hugo '
-        "speaker:alexey episode:<id or title words> after:2023-01-01 before:2024-06"
-    )
+    p.epilog = f"Words in any order, and: {syntax_line()}"
     p.add_argument("query", nargs="+", metavar="QUERY")
     p.add_argument("--limit", type=_whole(1, 50), default=5, help="hits to show (1-50)")
     p.add_argument("--offset", type=_whole(0, 500), default=0, help="hits to skip")

@@ -30,6 +30,7 @@ from handlers.render import (
 )
 from storage.activity import record_search
 from storage.catalogue import find_episode, list_episodes
+from storage.search import QUERY_SYNTAX as SEARCH_SYNTAX
 from storage.search import search
 
 PER_PAGE = 3
@@ -38,16 +39,8 @@ LATEST_COUNT = 5
 
 Handler = Callable[[Ask, str], Awaitable[None]]
 
-# The search query language (storage/query.py), as `/episodes help` shows it: (example, meaning).
-QUERY_SYNTAX: tuple[tuple[str, str], ...] = (
-    ('"argo workflows"', "exact phrase"),
-    ("-spark", "leave out a word"),
-    ("guest:hugo", "episodes with this guest"),
-    ("speaker:alexey", "said by this person"),
-    ("episode:devrel", "in episodes whose id or title has these words"),
-    ("after:2023-01", "published after"),
-    ("before:2024-06-30", "published before"),
-)
+# The search query language as `/episodes help` shows it: (example, meaning).
+QUERY_SYNTAX: tuple[tuple[str, str], ...] = tuple((r.example, r.meaning) for r in SEARCH_SYNTAX)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,7 @@
 
 ``parse_query`` never fails: whatever a member types becomes a :class:`ParsedQuery`, and words
 are reduced to the same lower-case, accent-free tokens the full-text index holds, so nothing a
-user types ever reaches SQLite's ``MATCH`` syntax. Filters::
-
-    guest:hugo   speaker:alexey   episode:<id or title words>   after:2023-01-01   before:2024-06
+user types ever reaches SQLite's ``MATCH`` syntax. :data:`QUERY_SYNTAX` lists the language.
 """
 
 from __future__ import annotations
@@ -21,21 +19,45 @@ MAX_TERMS = 32
 # The tokens of the full-text index (unicode61): runs of letters and digits; "_" separates.
 _TOKEN = re.compile(r"[^\W_]+")
 _QUOTES = {'"': '"', "“": "”", "„": "“", "«": "»", "”": "”"}
-_FILTER = re.compile(
-    r"(?i)(?<![^\s(])(guest|speaker|who|episode|ep|title|after|since|before|until):"
+
+
+@dataclass(frozen=True)
+class SyntaxRow:
+    """One row of the query language as help shows it: an example, what it does, and for a
+    filter its name and the other names it answers to."""
+
+    example: str
+    meaning: str
+    filter: str | None = None
+    aliases: tuple[str, ...] = ()
+
+
+# The query language, in the one place help (Slack, the CLI) and the parser read it from.
+QUERY_SYNTAX: tuple[SyntaxRow, ...] = (
+    SyntaxRow('"argo workflows"', "exact phrase"),
+    SyntaxRow("-spark", "leave out a word"),
+    SyntaxRow("guest:hugo", "episodes with this guest", "guest"),
+    SyntaxRow("speaker:alexey", "said by this person", "speaker", ("who",)),
+    SyntaxRow(
+        "episode:devrel",
+        "in episodes whose id or title has these words",
+        "episode",
+        ("ep", "title"),
+    ),  # fmt: skip
+    SyntaxRow("after:2023-01", "published after", "after", ("since",)),
+    SyntaxRow("before:2024-06-30", "published before", "before", ("until",)),
 )
 _FILTER_NAMES = {
-    "guest": "guest",
-    "speaker": "speaker",
-    "who": "speaker",
-    "episode": "episode",
-    "ep": "episode",
-    "title": "episode",
-    "after": "after",
-    "since": "after",
-    "before": "before",
-    "until": "before",
+    name: row.filter for row in QUERY_SYNTAX if row.filter for name in (row.filter, *row.aliases)
 }
+_FILTER = re.compile(rf"(?i)(?<![^\s(])({'|'.join(_FILTER_NAMES)}):")
+
+
+def syntax_line() -> str:
+    """The query language in one line, for a command-line epilog."""
+    return ", ".join(f"{row.example} ({row.meaning})" for row in QUERY_SYNTAX)
+
+
 # Contractions and possessives: "who's" is "who", "Hugo's" is "Hugo", "don't" is "don".
 _CONTRACTION = re.compile(r"(?i)['’](s|re|ve|ll|d|m|t)$")
 _DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
