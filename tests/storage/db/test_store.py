@@ -114,3 +114,48 @@ async def test_create_false_refuses_a_missing_file_and_makes_nothing(tmp_path: P
         pass
     async with await Store.open(missing, create=False) as store:
         assert await store.applied_migrations() == [m.name for m in MIGRATIONS]
+
+
+async def test_file_with_the_old_out_of_order_migration_names_upgrades(db_path: Path) -> None:
+    """An earlier release recorded 0001, 0002, 0005, 0004, 0003, 0003, 0006, 0007 (the order
+    they ran in); such a file is renamed to today's names, and what it lacks is applied."""
+    from storage.db.migrations import FORMER_NAMES
+
+    old_names = {new: old for old, new in FORMER_NAMES.items()}
+    # A file of that release from before its search migrations: four steps, old names.
+    ran = [m.name for m in MIGRATIONS[:4]]
+    first_four = MIGRATIONS[:4]
+    keep = list(MIGRATIONS)
+    MIGRATIONS[:] = first_four
+    try:
+        async with await Store.open(db_path) as store:
+            async with store.transaction() as conn:
+                for name in ran:
+                    await conn.execute(
+                        "UPDATE schema_migrations SET name = ? WHERE name = ?",
+                        (old_names.get(name, name), name),
+                    )
+                await conn.execute("INSERT INTO people(id, name) VALUES ('x', 'X Person')")
+    finally:
+        MIGRATIONS[:] = keep
+    with sqlite3.connect(db_path) as conn:
+        recorded = [r[0] for r in conn.execute("SELECT name FROM schema_migrations")]
+    assert "0005_digest_arrivals" in recorded  # really the old name, not today's 0005
+    async with await Store.open(db_path) as store:
+        assert await store.applied_migrations() == [m.name for m in MIGRATIONS]
+        row = await store.fetchone("SELECT name FROM people WHERE id = 'x'")
+        assert row["name"] == "X Person"
+        assert await store.fetchone("SELECT count(*) FROM episode_segments") is not None
+
+
+async def test_a_complete_file_with_the_old_names_only_gets_renamed(db_path: Path) -> None:
+    from storage.db.migrations import FORMER_NAMES
+
+    async with await Store.open(db_path):
+        pass
+    with sqlite3.connect(db_path) as conn:
+        for old, new in FORMER_NAMES.items():
+            conn.execute("UPDATE schema_migrations SET name = ? WHERE name = ?", (old, new))
+    async with await Store.open(db_path) as store:
+        assert await store.applied_migrations() == [m.name for m in MIGRATIONS]
+        assert await store.migrate() == []
