@@ -14,8 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from handlers.commands import SUBCOMMANDS, Subcommand
-from handlers.render import Message, render_notice
+from handlers.render import Message
 from storage.catalogue import get_episode, list_episodes
 from tests.bot.harness import running_bot
 from tests.slack_api import (
@@ -225,28 +224,6 @@ async def test_dismiss_deletes_the_preview(bot, slack_api) -> None:
     await click(bot, slack_api, button(preview, "dismiss"))
     calls = await slack_api.wait_for("response_url", 2)
     assert calls[1].args == {"delete_original": True, "key": "click"}
-
-
-async def test_help_and_empty_command_come_from_the_subcommand_table(bot, slack_api) -> None:
-    for text in ("help", "", "HELP"):
-        args = await slash(bot, slack_api, text, key=f"help{text}")
-        assert block_kit_problems(args) == []
-        shown = everything(args)
-        for row in SUBCOMMANDS:
-            assert row.usage.replace("<", "&lt;").replace(">", "&gt;") in shown
-            for example in row.examples:
-                assert f"/episodes {example}" in shown
-
-    # A row added by another module shows up in help and is dispatched, with no other change.
-    async def ping(ask, words: str) -> None:
-        await ask.outbox.private(render_notice(f"pong {words}"))
-
-    SUBCOMMANDS.append(Subcommand("ping", "ping [words]", "answers pong", ping, ("ping",)))
-    try:
-        assert "ping [words]" in everything(await slash(bot, slack_api, "help", key="h2"))
-        assert "pong hello" in everything(await slash(bot, slack_api, "ping hello", key="p"))
-    finally:
-        SUBCOMMANDS[:] = [row for row in SUBCOMMANDS if row.name != "ping"]
 
 
 async def test_search_notices_are_shown(bot, slack_api) -> None:
