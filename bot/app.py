@@ -31,15 +31,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import ConfigError, Settings
 from bot.scheduler import Poster, start_scheduler
 from handlers import actions, commands, digest, mentions
-from handlers.context import Deps, bind
+from handlers.context import Deps, HandlerSettings
 from storage.db import Store
 from storage.search import search_cache
 
 log = logging.getLogger("episode_bot")
-
-# Modules with a ``register(app)``; importing them also adds their rows to the subcommand table
-# (handlers/commands.py). The console uses the same list.
-HANDLER_MODULES = (commands, mentions, actions, digest)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
@@ -67,13 +63,40 @@ def build_client(
     )
 
 
-def build_app(deps: Deps, *, client: AsyncWebClient | None = None) -> AsyncApp:
+def handler_settings(settings: Settings) -> HandlerSettings:
+    """The part of the settings the handlers read."""
+    return HandlerSettings(
+        slash_command=settings.slash_command,
+        admin_user_ids=settings.admin_user_ids,
+        digest_channel=settings.digest_channel,
+        digest_skip_empty=settings.digest_skip_empty,
+    )
+
+
+def build_deps(store: Store, settings: Settings) -> Deps:
+    """What the handlers run on, for Slack and the console alike: the store, their settings,
+    and the digest's poster (bound to these settings)."""
+
+    def digest_poster(store: Store, client: AsyncWebClient | None) -> Poster:
+        return Poster.from_settings(store, client, settings)
+
+    return Deps(store, handler_settings(settings), digest_poster=digest_poster)
+
+
+def register_handlers(app: AsyncApp, deps: Deps) -> None:
+    """Every handler module's listeners, on ``app`` (the starter template's register_listeners)."""
+    commands.register(app, deps)
+    mentions.register(app, deps)
+    actions.register(app, deps)
+    digest.register(app, deps)
+
+
+def build_app(settings: Settings, deps: Deps, *, client: AsyncWebClient | None = None) -> AsyncApp:
     """The Bolt app with every handler module registered.
 
     Request verification (signature, 5-minute timestamp window) is Bolt's; it is off only in
     Socket Mode without a signing secret, where requests come over the authenticated socket.
     """
-    settings = deps.settings
     client = client or build_client(settings)
     app = AsyncApp(
         client=client,
@@ -81,9 +104,7 @@ def build_app(deps: Deps, *, client: AsyncWebClient | None = None) -> AsyncApp:
         request_verification_enabled=bool(settings.slack_signing_secret),
         logger=logging.getLogger("episode_bot.bolt"),
     )
-    bind(app, deps)
-    for module in HANDLER_MODULES:
-        module.register(app)
+    register_handlers(app, deps)
 
     @app.error
     async def on_error(error: Exception, body: dict) -> None:
@@ -117,18 +138,21 @@ def web_app(app: AsyncApp, deps: Deps) -> web.Application:
 
 # -- background jobs -----------------------------------------------------------------------------
 # Started by `serve` only (not by the console or tests), after the app is built. A job is an async
-# function taking the deps and the Web API client; it returns an async "stop" function (or None).
-# bot/scheduler.py's start_scheduler posts the weekly digest and new-episode announcements.
+# function taking the open store, the settings and the Web API client; it returns an async "stop"
+# function (or None). bot/scheduler.py's start_scheduler posts the weekly digest and new-episode
+# announcements.
 Stop = Callable[[], Awaitable[None]]
-BackgroundJob = Callable[[Deps, AsyncWebClient], Awaitable[Stop | None]]
+BackgroundJob = Callable[[Store, Settings, AsyncWebClient], Awaitable[Stop | None]]
 BACKGROUND_JOBS: list[BackgroundJob] = [start_scheduler]  # digest and announcements
 
 
-async def start_background_jobs(deps: Deps, client: AsyncWebClient) -> list[Stop]:
+async def start_background_jobs(
+    store: Store, settings: Settings, client: AsyncWebClient
+) -> list[Stop]:
     """Start every job in :data:`BACKGROUND_JOBS`; returns their stop functions."""
     stops = []
     for job in BACKGROUND_JOBS:
-        stop = await job(deps, client)
+        stop = await job(store, settings, client)
         if stop is not None:
             stops.append(stop)
     return stops
@@ -177,11 +201,11 @@ async def _serve(settings: Settings, stop: asyncio.Event, ready) -> None:  # noq
         async with aiohttp.ClientSession() as session:
             client = build_client(settings, session)
             auth = await check_bot_token(client, settings)
-            deps = Deps(store, settings, digest_poster=Poster.from_settings)
-            app = build_app(deps, client=client)
+            deps = build_deps(store, settings)
+            app = build_app(settings, deps, client=client)
             # Build search's vocabulary now, so the first member to search doesn't wait for it.
             await search_cache(store)
-            stops = await start_background_jobs(deps, client)
+            stops = await start_background_jobs(store, settings, client)
             try:
                 if settings.socket_mode:
                     await _serve_socket_mode(app, settings, stop, auth, ready)

@@ -73,7 +73,7 @@ def _need_slack(settings: Settings, name: str, channel: str | None, what: str) -
 async def _announce_added(store: Store, settings: Settings, report) -> int:  # noqa: ANN001
     """Announce the episodes this ingest added; the number posted, or -1 if a post failed."""
     from bot.app import build_client
-    from bot.scheduler import ANNOUNCE_BATCH, Poster
+    from bot.scheduler import ANNOUNCE_BATCH, Poster, PostStatus
 
     added = [o.episode_id for o in report.of(Outcome.ADDED) if o.episode_id]
     poster = Poster.from_settings(store, build_client(settings), settings)
@@ -85,21 +85,23 @@ async def _announce_added(store: Store, settings: Settings, report) -> int:  # n
         )  # fmt: skip
         return 0
     for r in results:
-        if r.status == "posted":
+        if r.status == PostStatus.POSTED:
             print(f"announced {r.key} in {r.channel}", file=sys.stderr)
-        elif r.status == "already":
+        elif r.status == PostStatus.ALREADY:
             print(f"{r.key}: announced before, not again", file=sys.stderr)
-        elif r.status != "skipped":
+        elif r.status != PostStatus.SKIPPED:
             print(f"error: announcing {r.key}: {r.status} ({r.detail or ''})", file=sys.stderr)
     if not added:
         print("nothing new to announce (no episode was added)", file=sys.stderr)
-    failed = any(r.status in ("failed", "uncertain", "busy") for r in results)
-    return -1 if failed else sum(r.status == "posted" for r in results)
+    failed = any(
+        r.status in (PostStatus.FAILED, PostStatus.UNCERTAIN, PostStatus.BUSY) for r in results
+    )
+    return -1 if failed else sum(r.status == PostStatus.POSTED for r in results)
 
 
 async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     """``digest --preview`` prints this week's digest; ``digest --now`` posts it (once)."""
-    from bot.scheduler import Poster
+    from bot.scheduler import Poster, PostStatus
     from handlers.digest import digest_text, render_digest
 
     if args.now:
@@ -111,14 +113,14 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 
             poster = Poster.from_settings(store, build_client(settings), settings)
             result = await poster.post_digest(force=True)
-            if result.status in ("posted", "recovered"):
+            if result.status in (PostStatus.POSTED, PostStatus.RECOVERED):
                 print(f"posted the digest for {result.key} to {result.channel} (ts {result.ts})")
-            elif result.status == "already":
+            elif result.status == PostStatus.ALREADY:
                 print(
                     f"the digest for {result.key} was already posted to {result.channel} "
                     f"(ts {result.ts}); it goes out once a week"
                 )
-            elif result.status == "busy":
+            elif result.status == PostStatus.BUSY:
                 print(f"the digest for {result.key} is being posted by the running bot")
             else:
                 print(f"error: the digest was not posted: {result.detail}", file=sys.stderr)
@@ -233,7 +235,7 @@ async def cmd_glossary(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _whole(lo: int, hi: int):  # noqa: ANN202 - an argparse type
+def _whole_number_between(lo: int, hi: int):  # noqa: ANN202 - an argparse type
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -340,8 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("search", cmd_search, "search the transcripts")
     p.epilog = f"Words in any order, and: {syntax_line()}"
     p.add_argument("query", nargs="+", metavar="QUERY")
-    p.add_argument("--limit", type=_whole(1, 50), default=5, help="hits to show (1-50)")
-    p.add_argument("--offset", type=_whole(0, 500), default=0, help="hits to skip")
+    p.add_argument(
+        "--limit", type=_whole_number_between(1, 50), default=5, help="hits to show (1-50)"
+    )
+    p.add_argument("--offset", type=_whole_number_between(0, 500), default=0, help="hits to skip")
     p.add_argument("--json", action="store_true", help="one JSON array of hits")
 
     p = add("glossary", cmd_glossary, "check the community glossary (GLOSSARY_PATH)")

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from bot.schedule import Schedule, ScheduleError, parse_timezone
+from handlers.slack_ids import is_channel_id, is_user_id
+
 
 class ConfigError(Exception):
     """A missing or malformed setting; the message names the variable (never its value)."""
@@ -26,7 +29,7 @@ class Settings:
     port: int = 3000
     host: str = "0.0.0.0"  # noqa: S104 - HTTP mode must be reachable by Slack
     log_level: str = "INFO"
-    # The weekly digest and new-episode announcements (bot/scheduler.py).
+    # The weekly digest and new-episode announcements (bot/schedule.py, bot/scheduler.py).
     digest_channel: str | None = None
     digest_schedule: str = "mon 09:00"
     digest_timezone: str = "UTC"
@@ -83,8 +86,6 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number") from None
 
 
-_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -102,7 +103,7 @@ def _channel(name: str) -> str | None:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return None
-    if not _CHANNEL_ID.match(raw.upper()):
+    if not is_channel_id(raw.upper()):
         raise ConfigError(
             f"{name} must be a channel ID such as C0123ABCDE (in Slack: open the channel, click "
             "its name; the ID is at the bottom of the About tab), not a channel name"
@@ -113,7 +114,7 @@ def _channel(name: str) -> str | None:
 def _user_ids(name: str) -> frozenset[str]:
     items = [i for i in re.split(r"[\s,]+", os.environ.get(name, "").strip()) if i]
     for n, item in enumerate(items, 1):
-        if not _USER_ID.match(item.upper()):
+        if not is_user_id(item.upper()):
             raise ConfigError(
                 f"{name}: entry {n} is not a Slack user ID; list IDs such as U0123ABCDE, "
                 "separated by commas (in Slack: a profile's ⋮ menu -> Copy member ID)"
@@ -123,8 +124,6 @@ def _user_ids(name: str) -> frozenset[str]:
 
 def _digest_schedule(schedule: str, timezone: str) -> None:
     """Check DIGEST_TIMEZONE and DIGEST_SCHEDULE the way the scheduler will read them."""
-    from bot.scheduler import Schedule, ScheduleError, parse_timezone
-
     try:
         parse_timezone(timezone)
     except ScheduleError as exc:

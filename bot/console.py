@@ -16,21 +16,19 @@ import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from bot.app import HANDLER_MODULES
+from bot.app import build_deps
 from bot.config import Settings
-from bot.scheduler import Poster
 from handlers.actions import press
 from handlers.commands import run_command
-from handlers.context import Ask, Deps, guarded
+from handlers.context import Ask, Deps, Source, guarded
 from handlers.mentions import answer_question, question_text
 from handlers.render import Message
 from storage.db import Store
 
-assert HANDLER_MODULES  # importing bot.app loads every handler module's subcommand rows
-
-USER_ID = "U0YOU"
-CHANNEL_ID = "C0CONSOLE"
-BOT_USER_ID = "U0BOT"
+# Who is typing, where, and the bot, as the handlers see them in the console.
+CONSOLE_USER_ID = "U0YOU"
+CONSOLE_CHANNEL_ID = "C0CONSOLE"
+CONSOLE_BOT_USER_ID = "U0BOT"
 QUIT = {"quit", "exit", "q", ":q"}
 
 
@@ -59,7 +57,7 @@ class Style:
 
 def mrkdwn_to_terminal(text: str, style: Style) -> str:
     """Slack mrkdwn as terminal text: links, mentions, bold, italics, quotes, entities."""
-    names = {USER_ID: "@you", BOT_USER_ID: "@bot"}
+    names = {CONSOLE_USER_ID: "@you", CONSOLE_BOT_USER_ID: "@bot"}
 
     def link(m: re.Match[str]) -> str:
         url, _, label = m.group(1).partition("|")
@@ -79,10 +77,10 @@ def mrkdwn_to_terminal(text: str, style: Style) -> str:
     return html.unescape(text)
 
 
-def render_for_terminal(message: Message, style: Style, first_number: int = 1) -> str:
-    """The message as lines of text, buttons numbered from ``first_number``."""
+def render_for_terminal(message: Message, style: Style) -> str:
+    """The message as lines of text, buttons numbered from 1."""
     lines: list[str] = []
-    number = itertools.count(first_number)
+    number = itertools.count(1)
 
     def button_label(el: dict[str, Any]) -> str:
         return f"[{next(number)}] {el['text']['text']}"
@@ -129,13 +127,14 @@ class ConsoleOutbox:
         return f"{next(self.console.ts)}.000100"
 
     async def post_here(self, message: Message) -> None:
-        await self.post(CHANNEL_ID, message)
+        await self.post(CONSOLE_CHANNEL_ID, message)
 
 
 class Console:
     """A read-eval-print loop over the handlers. ``out`` is where everything is written."""
 
-    def __init__(self, deps: Deps, *, out: TextIO, style: Style):
+    def __init__(self, settings: Settings, deps: Deps, *, out: TextIO, style: Style):
+        self.settings = settings
         self.deps = deps
         self.out = out
         self.style = style
@@ -155,7 +154,7 @@ class Console:
             self.buttons = buttons
 
     def ask(self) -> Ask:
-        return Ask(self.deps, self.outbox, USER_ID, CHANNEL_ID, "console")
+        return Ask(self.deps, self.outbox, CONSOLE_USER_ID, CONSOLE_CHANNEL_ID, Source.CONSOLE)
 
     async def handle(self, line: str) -> bool:
         """Act on one input line; False when it asks to quit."""
@@ -186,7 +185,7 @@ class Console:
             # "@bot question" is a mention, answered in a thread; anything else is a DM.
             mention = re.match(r"^@\S+\s*", line)
             text = line[mention.end() :] if mention else line
-            question = question_text(text, BOT_USER_ID)
+            question = question_text(text, CONSOLE_BOT_USER_ID)
             thread = "1700000000.000001" if mention else None
             await guarded(ask, "question", lambda: answer_question(ask, question, thread_ts=thread))
         return True
@@ -195,7 +194,7 @@ class Console:
         command = self.deps.settings.slash_command
         return "\n".join([
             self.style.bold("episode-bot console") + f" — the Slack app's answers, on "
-            f"{self.deps.settings.database_path}",
+            f"{self.settings.database_path}",
             f"Type {command} argo · {command} help · @bot what is devrel? · a question · "
             "a number to press a button · quit",
             "",
@@ -238,8 +237,7 @@ async def run_console(
         except ImportError:
             pass
     async with await Store.open(settings.database_path) as store:
-        deps = Deps(store, settings, digest_poster=Poster.from_settings)
-        console = Console(deps, out=out, style=Style(out.isatty()))
+        console = Console(settings, build_deps(store, settings), out=out, style=Style(out.isatty()))
         if intro:
             console.say(intro)
         console.say(console.banner())

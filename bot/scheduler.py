@@ -1,8 +1,7 @@
-"""The weekly digest's schedule, and posting digests and announcements once and only once.
+"""Posting the weekly digest and new-episode announcements once and only once.
 
-:class:`Schedule` turns ``DIGEST_SCHEDULE`` (``mon 09:00`` or a cron expression) and
-``DIGEST_TIMEZONE`` into run times with APScheduler's ``CronTrigger``, which keeps 09:00 at
-09:00 local time across daylight-saving changes. :class:`Poster` does the once-only posting:
+The digest's run times come from :class:`bot.schedule.Schedule`. :class:`Poster` does the
+once-only posting:
 claim the week (or the episode) in the database, post, record the message ts. :class:`Scheduler`
 is the serving app's loop: on start and every minute it posts this week's digest if its time has
 come and it isn't posted yet (so a bot that was down at 09:00 posts when it is back, within the
@@ -21,16 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
-
+from bot.schedule import Schedule
 from handlers.digest import render_announcement, render_digest
+from handlers.posting import PostStatus
 from storage.activity import (
     IMPORT_BATCH,
     ArchiveQuote,
@@ -47,7 +44,7 @@ from storage.activity import (
     restore_claim,
 )
 from storage.catalogue import get_episode
-from storage.clock import parse_iso, week_key
+from storage.clock import parse_iso
 from storage.db import Store
 
 if TYPE_CHECKING:
@@ -72,144 +69,14 @@ ANNOUNCE_MAX_AGE = timedelta(days=7)
 ANNOUNCE_BATCH = IMPORT_BATCH
 METADATA_TYPE = "episode_bot_post"
 
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_NAMES = {
-    "mon": "Mondays", "tue": "Tuesdays", "wed": "Wednesdays", "thu": "Thursdays",
-    "fri": "Fridays", "sat": "Saturdays", "sun": "Sundays",
-}  # fmt: skip
-_SIMPLE = re.compile(r"^\s*([a-z]{3})[a-z]*\s+(\d{1,2}):(\d{2})\s*$", re.I)
-_CRON_DOW = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")  # cron: 0 and 7 are Sunday
 
-
-class ScheduleError(ValueError):
-    """DIGEST_SCHEDULE or DIGEST_TIMEZONE cannot be used; the message says what to write."""
-
-
-def utc_now() -> datetime:
+def now_utc() -> datetime:
+    """The current time, aware, in UTC (tests replace this to set the scheduler's clock)."""
     return datetime.now(UTC)
 
 
 def _now() -> datetime:
-    return utc_now()  # looked up when called, so tests can replace utc_now
-
-
-def parse_timezone(name: str) -> ZoneInfo:
-    try:
-        if not name or name.startswith(("/", ".")) or ".." in name:
-            raise ValueError(name)
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ScheduleError(
-            "must be an IANA time zone name such as UTC, Europe/Berlin or America/New_York"
-        ) from None
-
-
-def _cron_day_of_week(field: str) -> str:
-    """Standard cron's day-of-week numbers (0 or 7 = Sunday) as names APScheduler reads right.
-
-    APScheduler 3 counts 0 as Monday, so ``0 9 * * 1`` would silently mean Tuesday.
-    """
-    if not re.search(r"\d", field):
-        return field
-    days: set[int] = set()
-    for item in field.split(","):
-        m = re.fullmatch(r"(\*|\d)(?:-(\d))?(?:/(\d+))?", item)
-        if not m:
-            raise ScheduleError(
-                "day of week: use 0-7 (0 and 7 are Sunday) or mon..sun, with - , and /"
-            )
-        lo, hi, step = m[1], m[2], int(m[3] or 1)
-        first, last = (0, 6) if lo == "*" else (int(lo), int(hi) if hi else int(lo))
-        if m[3] and lo != "*" and not hi:
-            last = 7  # "5/2": from Friday on, every other day
-        if not 0 <= first <= 7 or not 0 <= last <= 7 or first > last or step < 1:
-            raise ScheduleError("day of week: numbers go from 0 to 7 (0 and 7 are Sunday)")
-        days.update(d % 7 for d in range(first, last + 1, step))
-    return ",".join(_CRON_DOW[d] for d in sorted(days))
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """When the weekly digest goes out.
-
-    Example:
-        >>> s = Schedule.parse("mon 09:00", "Europe/Berlin")
-        >>> s.next_run(datetime(2026, 10, 20, tzinfo=UTC)).isoformat()
-        '2026-10-26T09:00:00+01:00'
-        >>> s.describe()
-        'Mondays at 09:00 (Europe/Berlin)'
-    """
-
-    text: str
-    timezone: ZoneInfo
-    trigger: CronTrigger
-
-    @classmethod
-    def parse(cls, text: str, timezone: str = "UTC") -> Schedule:
-        """``mon 09:00`` (a weekday and a 24-hour time) or five cron fields (``0 9 * * 1``)."""
-        tz = parse_timezone(timezone)
-        text = " ".join((text or "").split())
-        simple = _SIMPLE.match(text)
-        try:
-            if simple:
-                day, hour, minute = simple[1].lower(), int(simple[2]), int(simple[3])
-                if day not in _DAYS or not (0 <= hour <= 23 and 0 <= minute <= 59):
-                    raise ScheduleError(
-                        "write a weekday and a 24-hour time, such as 'mon 09:00' or 'fri 16:30'"
-                    )
-                trigger = CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=tz)
-            else:
-                fields = text.split(" ")
-                if len(fields) != 5:
-                    raise ScheduleError(
-                        "write a weekday and a time such as 'mon 09:00', or five cron fields "
-                        "(minute hour day month weekday) such as '0 9 * * 1'"
-                    )
-                minute, hour, day, month, dow = fields
-                trigger = CronTrigger(
-                    minute=minute, hour=hour, day=day, month=month,
-                    day_of_week=_cron_day_of_week(dow.lower()), timezone=tz,
-                )  # fmt: skip
-        except ScheduleError:
-            raise
-        except ValueError as exc:
-            raise ScheduleError(f"not a valid cron expression ({exc})") from None
-        schedule = cls(text, tz, trigger)
-        if schedule.next_run(datetime(2000, 1, 1, tzinfo=UTC)) is None:
-            raise ScheduleError("this schedule never runs")
-        return schedule
-
-    def next_run(self, after: datetime) -> datetime | None:
-        """The first run strictly after ``after`` (an aware datetime), in the schedule's zone."""
-        return self.trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
-
-    def week_start(self, moment: datetime) -> datetime:
-        """Monday 00:00 local time of the ISO week ``moment`` falls in."""
-        local = moment.astimezone(self.timezone)
-        monday = local.date() - timedelta(days=local.weekday())
-        return datetime.combine(monday, time(0), tzinfo=self.timezone)
-
-    def week_of(self, moment: datetime) -> str:
-        """The ISO week (``2026-W49``) of ``moment`` in the schedule's time zone."""
-        return week_key(moment.astimezone(self.timezone))
-
-    def due(self, now: datetime) -> datetime | None:
-        """This week's first scheduled run if it is at or before ``now``, else None.
-
-        Only the current week counts: after a long outage the bot posts this week's digest
-        (late), never last week's.
-        """
-        first = self.trigger.get_next_fire_time(None, self.week_start(now))
-        if first is None or first > now or self.week_of(first) != self.week_of(now):
-            return None
-        return first
-
-    def describe(self) -> str:
-        simple = _SIMPLE.match(self.text)
-        if simple:
-            day = _DAY_NAMES[simple[1].lower()[:3]]
-            return f"{day} at {int(simple[2]):02d}:{simple[3]} ({self.timezone.key})"
-        return f"cron '{self.text}' ({self.timezone.key})"
+    return now_utc()  # looked up when called, so tests can replace now_utc
 
 
 # --- posting once -------------------------------------------------------------------------------
@@ -217,26 +84,15 @@ class Schedule:
 
 @dataclass(frozen=True)
 class PostResult:
-    """What one attempt to post did.
+    """What one attempt to post did; ``status`` is a :class:`PostStatus` (its members say
+    what each means; ``detail`` says why for ``failed``)."""
 
-    ``status``: ``posted``; ``already`` (posted before: ``ts`` is that post's); ``recovered``
-    (an interrupted post turned out to have reached Slack); ``skipped`` (an empty week, or a
-    batch too large to announce); ``busy`` (another process is posting it); ``not_due``;
-    ``uncertain`` (an interrupted post that may or may not have reached Slack; not reposted);
-    ``failed`` (Slack refused or could not be reached; ``detail`` says why).
-    """
-
-    status: str
+    status: PostStatus
     kind: str
     key: str
     channel: str | None = None
     ts: str | None = None
     detail: str | None = None
-    posted_at: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("posted", "already", "recovered", "skipped", "not_due")
 
 
 class SlackPublisher:
@@ -360,22 +216,21 @@ class Poster:
         channel = self.digest_channel
         week = self.schedule.week_of(now)
         if not force and self.schedule.due(now) is None:
-            return PostResult("not_due", "digest", week)
+            return PostResult(PostStatus.NOT_DUE, "digest", week)
         existing = await get_post(self.store, "digest", week)
         if existing is not None and not force:
-            quiet = {"posted": "already", "skipped": "skipped"}.get(existing.state)
+            quiet = {"posted": PostStatus.ALREADY, "skipped": PostStatus.SKIPPED}.get(
+                existing.state
+            )
             if quiet:
-                return PostResult(
-                    quiet, "digest", week, existing.channel, existing.ts,
-                    posted_at=existing.posted_at,
-                )  # fmt: skip
+                return PostResult(quiet, "digest", week, existing.channel, existing.ts)
         if not channel:
-            return PostResult("failed", "digest", week, detail="DIGEST_CHANNEL is not set")
+            return PostResult(PostStatus.FAILED, "digest", week, detail="DIGEST_CHANNEL is not set")
         digest = await build_digest(self.store, now=now, week=week)
         if digest.is_empty and self.skip_empty and not force:
             await record_skip(self.store, "digest", week, now=now)
             log.info("digest %s: nothing new and nothing searched this week; skipped", week)
-            return PostResult("skipped", "digest", week, detail="empty week")
+            return PostResult(PostStatus.SKIPPED, "digest", week, detail="empty week")
         message = render_digest(digest, schedule=self.schedule)
         return await self._post_once("digest", week, channel, message, now, force, digest.archive)
 
@@ -384,10 +239,14 @@ class Poster:
         """Announce one episode in ANNOUNCE_CHANNEL unless it was announced before."""
         now = now or self.clock()
         if not self.announce_channel:
-            return PostResult("failed", "announcement", episode_id, detail="no ANNOUNCE_CHANNEL")
+            return PostResult(
+                PostStatus.FAILED, "announcement", episode_id, detail="no ANNOUNCE_CHANNEL"
+            )
         episode = await get_episode(self.store, episode_id)
         if episode is None:
-            return PostResult("failed", "announcement", episode_id, detail="no such episode")
+            return PostResult(
+                PostStatus.FAILED, "announcement", episode_id, detail="no such episode"
+            )
         message = render_announcement(episode)
         return await self._post_once(
             "announcement", episode_id, self.announce_channel, message, now, False, None
@@ -399,7 +258,7 @@ class Poster:
         """``ingest --announce``: announce what one ingest added (a big import: none of it)."""
         if len(episode_ids) > ANNOUNCE_BATCH:
             return [
-                PostResult("skipped", "announcement", e, detail="too many at once")
+                PostResult(PostStatus.SKIPPED, "announcement", e, detail="too many at once")
                 for e in episode_ids
             ]
         results = []
@@ -426,7 +285,9 @@ class Poster:
             )  # fmt: skip
             await advance_watermark(self.store, pending[-1].seq)
             return [
-                PostResult("skipped", "announcement", a.episode_id, detail="too many at once")
+                PostResult(
+                    PostStatus.SKIPPED, "announcement", a.episode_id, detail="too many at once"
+                )
                 for a in fresh
             ]
         results = []
@@ -437,9 +298,9 @@ class Poster:
                 continue
             result = await self.announce(arrival.episode_id, now=now)
             results.append(result)
-            if result.status in ("busy", "failed"):
+            if result.status in (PostStatus.BUSY, PostStatus.FAILED):
                 break  # try again on the next sweep
-            if result.status == "uncertain":
+            if result.status == PostStatus.UNCERTAIN:
                 # Slack can't tell whether an interrupted post went out (no channels:history):
                 # leave that one to an admin rather than hold back every later announcement.
                 log.warning(
@@ -465,14 +326,16 @@ class Poster:
         )
         record = claim.record
         if claim.status in ("posted", "skipped", "busy"):
-            status = "already" if claim.status == "posted" else claim.status
+            status = PostStatus.ALREADY if claim.status == "posted" else PostStatus(claim.status)
             return PostResult(
                 status, kind, key, record.channel if record else channel,
-                record.ts if record else None, posted_at=record.posted_at if record else None,
+                record.ts if record else None,
             )  # fmt: skip
         if self.publisher is None:
             await release_post(self.store, kind, key)
-            return PostResult("failed", kind, key, channel, detail="SLACK_BOT_TOKEN is not set")
+            return PostResult(
+                PostStatus.FAILED, kind, key, channel, detail="SLACK_BOT_TOKEN is not set"
+            )
         if claim.status == "stale" and record is not None:
             # An earlier run claimed this and stopped before recording a ts: did it post?
             earlier = record.channel or channel
@@ -490,12 +353,12 @@ class Poster:
                         "cannot be read (%s; the app needs channels:history), so it is not "
                         "posted again. `/episodes digest now` posts it.", kind, key, reason,
                     )  # fmt: skip
-                    return PostResult("uncertain", kind, key, earlier, detail=reason)
+                    return PostResult(PostStatus.UNCERTAIN, kind, key, earlier, detail=reason)
                 ts = None
             if ts:
                 await confirm_post(self.store, kind, key, earlier, ts, now=now, archive=archive)
                 log.info("%s %s: found the interrupted post (ts %s); recorded it", kind, key, ts)
-                return PostResult("recovered", kind, key, earlier, ts)
+                return PostResult(PostStatus.RECOVERED, kind, key, earlier, ts)
         try:
             ts = await self.publisher.publish(channel, message, kind, key)
         except Exception as exc:  # noqa: BLE001 - reported, and the claim settled below
@@ -503,10 +366,10 @@ class Poster:
             if certainly_not:
                 await release_post(self.store, kind, key)
             log.error("%s %s: posting to %s failed: %s", kind, key, channel, reason)
-            return PostResult("failed", kind, key, channel, detail=reason)
+            return PostResult(PostStatus.FAILED, kind, key, channel, detail=reason)
         await confirm_post(self.store, kind, key, channel, ts, now=now, archive=archive)
         log.info("%s %s posted to %s (ts %s)", kind, key, channel, ts)
-        return PostResult("posted", kind, key, channel, ts)
+        return PostResult(PostStatus.POSTED, kind, key, channel, ts)
 
 
 # --- the serving app's loop ---------------------------------------------------------------------
@@ -527,11 +390,10 @@ class Scheduler:
         self,
         poster: Poster,
         *,
-        poll_seconds: float | None = None,
         stop_grace: float | None = None,
     ):
         self.poster = poster
-        self.poll_seconds = poll_seconds or POLL_SECONDS
+        self.poll_seconds = POLL_SECONDS
         self.stop_grace = STOP_GRACE_SECONDS if stop_grace is None else stop_grace
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -603,10 +465,10 @@ class Scheduler:
                 outcome = await job()
             except Exception:  # noqa: BLE001 - the loop must outlive any one failure
                 log.exception("scheduled %s failed", name)
-                outcome = [PostResult("failed", name, "?", detail="error")]
+                outcome = [PostResult(PostStatus.FAILED, name, "?", detail="error")]
             done = outcome if isinstance(outcome, list) else [outcome]
             results.extend(done)
-            if any(r.status in ("failed", "uncertain") for r in done):
+            if any(r.status in (PostStatus.FAILED, PostStatus.UNCERTAIN) for r in done):
                 self._resume[name] = now + RETRY_AFTER_FAILURE
             else:
                 self._resume.pop(name, None)
@@ -622,7 +484,7 @@ class Scheduler:
         return wait
 
     async def _run(self) -> None:
-        results = [r for r in await self.tick() if r.status != "not_due"]
+        results = [r for r in await self.tick() if r.status != PostStatus.NOT_DUE]
         log.info(
             "scheduler's first round: %s",
             "; ".join(f"{r.kind} {r.key} {r.status}" for r in results) or "nothing due",
@@ -635,13 +497,14 @@ class Scheduler:
                 await self.tick()
 
 
-async def start_scheduler(deps: Any, client: AsyncWebClient) -> Callable[[], Any] | None:
+async def start_scheduler(
+    store: Store, settings: Settings, client: AsyncWebClient
+) -> Callable[[], Any] | None:
     """bot/app.py's background job: the digest and announcements while the app serves.
 
-    ``deps`` is handlers.context.Deps (the open store and the settings). Returns the stop
-    function, or None when neither DIGEST_CHANNEL nor ANNOUNCE_CHANNEL is set.
+    Returns the stop function, or None when neither DIGEST_CHANNEL nor ANNOUNCE_CHANNEL is set.
     """
-    scheduler = Scheduler(Poster.from_settings(deps.store, client, deps.settings))
+    scheduler = Scheduler(Poster.from_settings(store, client, settings))
     if not scheduler.enabled:
         return None
     await scheduler.start()

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from handlers.commands import PER_PAGE, show_results
-from handlers.context import Ask, CannotPost, deps_for, guarded, slack_ask
+from handlers.context import Ask, CannotPost, Deps, Source, guarded, slack_ask
 from handlers.render import (
     DISMISS,
     OPEN_EPISODE,
@@ -209,9 +209,8 @@ async def press(ask: Ask, action_id: str, value: str | None) -> None:
     await action(ask, decode_value(value))
 
 
-def register(app) -> None:  # noqa: ANN001 - slack_bolt.async_app.AsyncApp
+def register(app, deps: Deps) -> None:  # noqa: ANN001 - slack_bolt.async_app.AsyncApp
     """Listen for our buttons (only our action ids, so other modules can add their own)."""
-    deps = deps_for(app)
     ours = re.compile("^(" + "|".join(map(re.escape, ACTIONS)) + r")(_\d+)?$")
 
     @app.action(ours)
@@ -224,7 +223,7 @@ def register(app) -> None:  # noqa: ANN001 - slack_bolt.async_app.AsyncApp
         ask = slack_ask(
             deps, client,
             user_id=(body.get("user") or {}).get("id"), channel_id=channel,
-            response_url=body.get("response_url"), source="action",
+            response_url=body.get("response_url"), source=Source.ACTION,
         )  # fmt: skip
         action_id = action.get("action_id", "")
         await guarded(

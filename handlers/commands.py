@@ -1,15 +1,13 @@
 """The slash command: one table of subcommands drives both dispatch and ``/episodes help``.
 
 ``/episodes <words>`` searches; the first word may instead name a subcommand (``latest``,
-``episode``, ``help``). Another module adds a subcommand by adding a row at import time::
+``episode``, ``digest``, ``help``). Every subcommand is a row of :data:`SUBCOMMANDS`, written out
+below; to add one, write its handler (here or in its own module) and add its row::
 
-    from handlers.commands import subcommand
+    Subcommand("digest", "digest [now]", "this week's digest (now: post it)", digest_command,
+               examples=("digest",)),
 
-    @subcommand("digest", "digest [now]", "this week's digest (now: post it)", examples=("digest",))
-    async def digest(ask: Ask, words: str) -> None:
-        await ask.outbox.private(render_notice("..."))
-
-and the help text and dispatch pick it up; nothing here changes.
+and the help text and dispatch pick it up; nothing else changes.
 """
 
 from __future__ import annotations
@@ -18,7 +16,8 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from handlers.context import Ask, deps_for, guarded, slack_ask
+from handlers.context import Ask, Deps, Source, guarded, slack_ask
+from handlers.digest import digest_command
 from handlers.render import (
     HelpLine,
     render_episode,
@@ -30,17 +29,18 @@ from handlers.render import (
 )
 from storage.activity import record_search
 from storage.catalogue import find_episode, list_episodes
-from storage.search import QUERY_SYNTAX as SEARCH_SYNTAX
-from storage.search import search
+from storage.search import QUERY_SYNTAX, search
 
 PER_PAGE = 3
-MAX_QUERY_CHARS = 500  # longer text is clipped: it fits in a button value and reads as a query
+# Longer text from Slack is clipped: it fits in a button's value and still reads as a query.
+# (Search's own, larger limit is MAX_QUERY_CHARS in storage/search/query.py.)
+MAX_BUTTON_QUERY_CHARS = 500
 LATEST_COUNT = 5
 
 Handler = Callable[[Ask, str], Awaitable[None]]
 
 # The search query language as `/episodes help` shows it: (example, meaning).
-QUERY_SYNTAX: tuple[tuple[str, str], ...] = tuple((r.example, r.meaning) for r in SEARCH_SYNTAX)
+HELP_SYNTAX: tuple[tuple[str, str], ...] = tuple((r.example, r.meaning) for r in QUERY_SYNTAX)
 
 
 @dataclass(frozen=True)
@@ -59,27 +59,6 @@ class Subcommand:
     takes_words: bool = True
 
 
-SUBCOMMANDS: list[Subcommand] = []
-
-
-def subcommand(
-    name: str,
-    usage: str,
-    help: str,  # noqa: A002 - the column's name
-    *,
-    examples: tuple[str, ...] = (),
-    takes_words: bool = True,
-) -> Callable[[Handler], Handler]:
-    """Decorator: add a row to :data:`SUBCOMMANDS` (replacing a row of the same name)."""
-
-    def add(handler: Handler) -> Handler:
-        row = Subcommand(name.lower(), usage, help, handler, examples, takes_words)
-        SUBCOMMANDS[:] = [r for r in SUBCOMMANDS if r.name != row.name] + [row]
-        return handler
-
-    return add
-
-
 def find_subcommand(name: str) -> Subcommand | None:
     return next((row for row in SUBCOMMANDS if row.name == name), None)
 
@@ -91,8 +70,8 @@ def clean_query(text: str) -> str:
     text = re.sub(r"<(https?://[^<>]*)>", r"\1", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     text = " ".join(text.split())
-    if len(text) > MAX_QUERY_CHARS:
-        text = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
+    if len(text) > MAX_BUTTON_QUERY_CHARS:
+        text = text[:MAX_BUTTON_QUERY_CHARS].rsplit(" ", 1)[0]
     return text
 
 
@@ -131,28 +110,15 @@ async def show_results(
     await ask.outbox.private(message, replace=replace)
 
 
-@subcommand(
-    "",
-    "<words>",
-    "private preview of the best quotes, with Share and More buttons",
-    examples=("argo workflows", "what is devrel", "feature store"),
-)
 async def search_words(ask: Ask, words: str) -> None:
     await show_results(ask, words)
 
 
-@subcommand("latest", "latest", "the newest episodes", examples=("latest",), takes_words=False)
 async def latest(ask: Ask, words: str) -> None:
     episodes = await list_episodes(ask.store, limit=LATEST_COUNT)
     await ask.outbox.private(render_latest(episodes, command=ask.command))
 
 
-@subcommand(
-    "episode",
-    "episode <id or words>",
-    "an episode's card: guests, date, links and chapters with timestamps",
-    examples=("episode devrel",),
-)
 async def episode(ask: Ask, words: str) -> None:
     words = clean_query(words)
     if not words:
@@ -172,16 +138,37 @@ async def episode(ask: Ask, words: str) -> None:
     await ask.outbox.private(render_episode(found))
 
 
-@subcommand("help", "help", "this message", takes_words=False)
 async def show_help(ask: Ask, words: str) -> None:
-    rows = sorted(SUBCOMMANDS, key=lambda row: row.name == "help")  # help last, else table order
-    lines = [HelpLine(row.usage, row.help, row.examples) for row in rows]
-    await ask.outbox.private(render_help(ask.command, lines, syntax=QUERY_SYNTAX))
+    lines = [HelpLine(row.usage, row.help, row.examples) for row in SUBCOMMANDS]
+    await ask.outbox.private(render_help(ask.command, lines, syntax=HELP_SYNTAX))
 
 
-def register(app) -> None:  # noqa: ANN001 - slack_bolt.async_app.AsyncApp
+# Every subcommand, in the order `/episodes help` lists them.
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        "", "<words>", "private preview of the best quotes, with Share and More buttons",
+        search_words, examples=("argo workflows", "what is devrel", "feature store"),
+    ),
+    Subcommand(
+        "latest", "latest", "the newest episodes", latest,
+        examples=("latest",), takes_words=False,
+    ),
+    Subcommand(
+        "episode", "episode <id or words>",
+        "an episode's card: guests, date, links and chapters with timestamps", episode,
+        examples=("episode devrel",),
+    ),
+    Subcommand(
+        "digest", "digest [now]",
+        "a private preview of the weekly digest (admins: `digest now` posts it)", digest_command,
+        examples=("digest",),
+    ),
+    Subcommand("help", "help", "this message", show_help, takes_words=False),
+)  # fmt: skip
+
+
+def register(app, deps: Deps) -> None:  # noqa: ANN001 - slack_bolt.async_app.AsyncApp
     """Listen for the slash command (SLASH_COMMAND, default /episodes)."""
-    deps = deps_for(app)
 
     @app.command(deps.settings.slash_command)
     async def on_slash_command(ack, body, client) -> None:  # noqa: ANN001
@@ -189,7 +176,7 @@ def register(app) -> None:  # noqa: ANN001 - slack_bolt.async_app.AsyncApp
         ask = slack_ask(
             deps, client,
             user_id=body.get("user_id"), channel_id=body.get("channel_id"),
-            response_url=body.get("response_url"), source="slash",
+            response_url=body.get("response_url"), source=Source.SLASH,
         )  # fmt: skip
         text = body.get("text") or ""
         await guarded(ask, "slash command", lambda: run_command(ask, text), text=text[:200])

@@ -8,34 +8,43 @@ an ``Ask`` around Bolt's request (:func:`slack_ask`), the console builds one tha
 from __future__ import annotations
 
 import logging
-import sqlite3
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.config import Settings
+from handlers.posting import DigestPosterFactory
 from handlers.render import Message, render_notice
-from storage.db import Store, StoreError
+from storage.db import FailureKind, Store, failure_kind
 
 log = logging.getLogger("episode_bot.handlers")
 
 
 @dataclass(frozen=True)
-class Deps:
-    """What the handlers run on: one open store and the settings.
+class HandlerSettings:
+    """The settings handlers read; bot/ builds this from its own ``Settings`` (bot/config.py)."""
 
-    ``digest_poster`` builds the digest's poster from (store, Slack client or None, settings):
-    bot/ passes ``bot.scheduler.Poster.from_settings``, so handlers never import bot.scheduler.
+    slash_command: str = "/episodes"
+    admin_user_ids: frozenset[str] = frozenset()  # may post the digest early
+    digest_channel: str | None = None
+    digest_skip_empty: bool = True
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the handlers run on: one open store and their settings.
+
+    ``digest_poster`` builds the digest's poster from (store, Slack client or None): bot/ passes
+    one bound to its settings (bot.scheduler.Poster), so handlers never import bot.
     """
 
     store: Store
-    settings: Settings
-    digest_poster: Callable[[Store, Any, Settings], Any] | None = None
+    settings: HandlerSettings
+    digest_poster: DigestPosterFactory | None = None
 
 
 class CannotPost(Exception):
@@ -72,19 +81,25 @@ class Outbox(Protocol):
         """
 
 
+class Source(StrEnum):
+    """Where a request came from; the value is recorded with each search (search_log.source)."""
+
+    SLASH = "slash"
+    MENTION = "mention"
+    DM = "dm"
+    ACTION = "action"
+    CONSOLE = "console"
+
+
 @dataclass(frozen=True)
 class Ask:
-    """One person's request: who asked, where, from which surface, and where answers go.
-
-    ``source`` is ``slash``, ``mention``, ``dm``, ``action`` or ``console`` (recorded with
-    each search).
-    """
+    """One person's request: who asked, where, from which surface, and where answers go."""
 
     deps: Deps
     outbox: Outbox
     user_id: str | None
     channel_id: str | None
-    source: str
+    source: Source
 
     @property
     def store(self) -> Store:
@@ -178,35 +193,19 @@ def slack_ask(
     user_id: str | None,
     channel_id: str | None,
     response_url: str | None = None,
-    source: str,
+    source: Source,
 ) -> Ask:
     outbox = SlackOutbox(client, user_id=user_id, channel_id=channel_id, response_url=response_url)
     return Ask(deps, outbox, user_id, channel_id, source)
 
 
-# -- the app's dependencies, per Bolt app --------------------------------------------------------
-_DEPS: weakref.WeakKeyDictionary[Any, Deps] = weakref.WeakKeyDictionary()
-
-
-def bind(app: Any, deps: Deps) -> None:
-    """Attach ``deps`` to a Bolt app before the handler modules' ``register(app)`` run."""
-    _DEPS[app] = deps
-
-
-def deps_for(app: Any) -> Deps:
-    """The deps :func:`bind` attached to ``app`` (what ``register(app)`` functions call)."""
-    try:
-        return _DEPS[app]
-    except KeyError:
-        raise RuntimeError("bind(app, deps) must run before register(app)") from None
-
-
 # -- failures ------------------------------------------------------------------------------------
 def problem_text(exc: BaseException) -> str:
     """The short private message for a failure (never the exception text itself)."""
-    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower():
+    kind = failure_kind(exc)
+    if kind is FailureKind.BUSY:
         return ":hourglass: The episode database is busy right now. Please try again in a moment."
-    if isinstance(exc, sqlite3.Error | StoreError):
+    if kind is FailureKind.DATABASE:
         return ":warning: I couldn't read the episode database. Please try again in a moment."
     if isinstance(exc, SlackApiError | DeliveryError):
         return ":warning: Slack didn't accept my answer. Please try again in a moment."
@@ -222,7 +221,7 @@ async def guarded(ask: Ask, what: str, work: Callable[[], Awaitable[None]], **de
         await work()
     except Exception as exc:  # noqa: BLE001 - the user gets a message, the log gets the details
         where = " ".join(f"{k}={v!r}" for k, v in details.items())
-        expected = isinstance(exc, SlackApiError | DeliveryError | sqlite3.Error | StoreError)
+        expected = isinstance(exc, SlackApiError | DeliveryError) or failure_kind(exc) is not None
         log.error(
             "%s failed (user=%s channel=%s source=%s %s): %s: %s",
             what, ask.user_id, ask.channel_id, ask.source, where, type(exc).__name__,

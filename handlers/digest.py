@@ -2,31 +2,31 @@
 
 :func:`render_digest` turns a :class:`storage.activity.Digest` into one Block Kit message (within
 Slack's limits, links not unfurled, a plain-text fallback); :func:`digest_text` is the same in
-plain text for the terminal. :func:`render_announcement` is the "new episode" post. The
-``digest`` row of the subcommand table gives everyone a private preview and lets the admins in
-ADMIN_USER_IDS post it now (the posting itself, once only, is bot/scheduler.py's; the
-``Poster`` comes in through ``Deps.digest_poster``, as handlers never import bot.scheduler).
+plain text for the terminal. :func:`render_announcement` is the "new episode" post.
+:func:`digest_command` (the ``digest`` row of the subcommand table in handlers/commands.py) gives
+everyone a private preview and lets the admins in ADMIN_USER_IDS post it now (the posting itself,
+once only, is bot/scheduler.py's; the poster comes in through ``Deps.digest_poster``, as
+handlers never import bot).
 """
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, tzinfo
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
-from handlers.commands import subcommand
-from handlers.context import Ask
+from handlers.context import Ask, Deps
+from handlers.posting import DigestPostResult, DigestSchedule, PostStatus
 from handlers.render import (
     DISMISS,
     MAX_BLOCKS,
     MAX_FALLBACK_TEXT,
     MAX_SECTION_TEXT,
     Message,
-    actions,
+    actions_block,
     button,
     clip,
     clock,
-    context,
+    context_block,
     cut,
     divider,
     escape,
@@ -37,52 +37,17 @@ from handlers.render import (
     safe,
     section,
 )
+from handlers.slack_ids import is_channel_id
 from storage.activity import Digest, NewEpisode
 from storage.catalogue import deep_link
 from storage.models import Episode
-
-
-class Schedule(Protocol):
-    """When the digest goes out (bot.scheduler.Schedule): its time zone and a description."""
-
-    @property
-    def timezone(self) -> tzinfo: ...
-
-    def describe(self) -> str: ...
-
-
-class PostResult(Protocol):
-    """What one attempt to post the digest did (bot.scheduler.PostResult)."""
-
-    @property
-    def status(self) -> str: ...
-    @property
-    def key(self) -> str: ...
-    @property
-    def channel(self) -> str | None: ...
-    @property
-    def detail(self) -> str | None: ...
-
-
-class DigestPoster(Protocol):
-    """Previews and posts the digest once (bot.scheduler.Poster)."""
-
-    @property
-    def schedule(self) -> Schedule: ...
-
-    async def preview(self) -> Digest: ...
-
-    async def post_digest(self, *, force: bool = False) -> PostResult: ...
-
-
-_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 
 
 def channel_ref(channel: str | None) -> str:
     """``<#C123>`` for a channel id (Slack shows its name), ``#name`` otherwise."""
     if not channel:
         return "the digest channel"
-    if _CHANNEL_ID.match(channel):
+    if is_channel_id(channel):
         return f"<#{channel}>"
     return "#" + escape(channel.lstrip("#"))
 
@@ -91,7 +56,7 @@ def _day(moment: datetime) -> str:
     return f"{moment:%a} {moment.day} {moment:%b %Y}"
 
 
-def _week_title(digest: Digest, schedule: Schedule | None) -> str:
+def _week_title(digest: Digest, schedule: DigestSchedule | None) -> str:
     until = digest.until.astimezone(schedule.timezone) if schedule else digest.until
     return f"Weekly digest · {_day(until)}"
 
@@ -124,7 +89,7 @@ def _new_episode(episode: NewEpisode) -> str:
 def render_digest(
     digest: Digest,
     *,
-    schedule: Schedule | None = None,
+    schedule: DigestSchedule | None = None,
     command: str = "/episodes",
     preview_note: str | None = None,
 ) -> Message:
@@ -136,7 +101,7 @@ def render_digest(
     """
     blocks: list[dict[str, Any]] = []
     if preview_note:
-        blocks.append(context(preview_note))
+        blocks.append(context_block(preview_note))
     blocks.append(header(_week_title(digest, schedule)))
     if digest.new_episodes:
         count = len(digest.new_episodes) + digest.more_new
@@ -145,7 +110,7 @@ def render_digest(
         for episode in digest.new_episodes:
             blocks.append(section(clip_mrkdwn(_new_episode(episode))))
         if digest.more_new:
-            blocks.append(context(f"…and {digest.more_new} more: `{command} latest`"))
+            blocks.append(context_block(f"…and {digest.more_new} more: `{command} latest`"))
     if digest.shared:
         lines = [":speech_balloon: *Most shared*"]
         for quote in digest.shared:
@@ -180,7 +145,7 @@ def render_digest(
     if len(blocks) == (2 if preview_note else 1):
         blocks.append(section("Nothing new, shared or searched this week."))
     blocks.append(
-        context(
+        context_block(
             f"Search every episode: `{command} &lt;words&gt;` · `{command} latest` for the newest"
         )
     )
@@ -213,7 +178,7 @@ def _topics(topics: tuple) -> str:
 
 
 def digest_text(
-    digest: Digest, *, schedule: Schedule | None = None, safe_text: bool = False
+    digest: Digest, *, schedule: DigestSchedule | None = None, safe_text: bool = False
 ) -> str:
     """The digest in plain text: the message's fallback (``safe_text``: escaped for Slack), and
     what ``python -m bot digest --preview`` prints."""
@@ -269,7 +234,7 @@ def digest_text(
 def render_announcement(episode: Episode) -> Message:
     """The "new episode" post: title, guests, date, link and the chapters with timestamps."""
     card = render_episode(episode, shareable=False)
-    blocks = (context(":new: *New episode*"), *card.blocks)
+    blocks = (context_block(":new: *New episode*"), *card.blocks)
     watch = deep_link(episode.url, 0)
     plain = f"New episode: {escape(clip(episode.title, 200))}" + (
         f" {escape(watch)}" if watch else ""
@@ -277,19 +242,19 @@ def render_announcement(episode: Episode) -> Message:
     return Message(cut(plain + "\n" + card.text, MAX_FALLBACK_TEXT), blocks[:MAX_BLOCKS])
 
 
-def describe_result(result: PostResult) -> str:
+def describe_result(result: DigestPostResult) -> str:
     """A private, human sentence about what ``digest now`` did (mrkdwn, safe)."""
     where = channel_ref(result.channel)
-    if result.status in ("posted", "recovered"):
+    if result.status in (PostStatus.POSTED, PostStatus.RECOVERED):
         return f":white_check_mark: Posted this week's digest ({result.key}) to {where}."
-    if result.status == "already":
+    if result.status == PostStatus.ALREADY:
         return (
             f"This week's digest ({result.key}) is already in {where}; it goes out once a week. "
             "Next week's will pick up from there."
         )
-    if result.status == "busy":
+    if result.status == PostStatus.BUSY:
         return "The digest is being posted right now; it will be in the channel in a moment."
-    if result.status == "skipped":
+    if result.status == PostStatus.SKIPPED:
         return "Nothing new and nothing searched this week, so there is no digest to post."
     detail = escape(result.detail or "unknown error")
     hint = ""
@@ -299,12 +264,6 @@ def describe_result(result: PostResult) -> str:
 
 
 # -- /episodes digest ---------------------------------------------------------------------------
-@subcommand(
-    "digest",
-    "digest [now]",
-    "a private preview of the weekly digest (admins: `digest now` posts it)",
-    examples=("digest",),
-)
 async def digest_command(ask: Ask, words: str) -> None:
     settings = ask.deps.settings
     word = words.strip().lower()
@@ -320,7 +279,7 @@ async def digest_command(ask: Ask, words: str) -> None:
     if ask.deps.digest_poster is None:
         await ask.outbox.private(render_notice("The digest is not available here."))
         return
-    poster: DigestPoster = ask.deps.digest_poster(ask.store, client, settings)
+    poster = ask.deps.digest_poster(ask.store, client)
     if word == "now":
         if ask.user_id not in settings.admin_user_ids:
             await ask.outbox.private(
@@ -356,11 +315,11 @@ async def digest_command(ask: Ask, words: str) -> None:
         note += " As things stand this week would be skipped: nothing new, nothing searched."
     message = render_digest(digest, schedule=poster.schedule, command=ask.command,
                             preview_note=note)  # fmt: skip
-    blocks = message.blocks[: MAX_BLOCKS - 1] + (actions(button("Dismiss", DISMISS)),)
+    blocks = message.blocks[: MAX_BLOCKS - 1] + (actions_block(button("Dismiss", DISMISS)),)
     await ask.outbox.private(Message(message.text, blocks))
 
 
-def register(app) -> None:  # noqa: ANN001 - slack_bolt.async_app.AsyncApp
-    """Nothing to listen for: ``digest`` is a row of the slash command's table (added on import),
-    and the scheduled posts run in bot/scheduler.py."""
-    del app
+def register(app, deps: Deps) -> None:  # noqa: ANN001 - slack_bolt.async_app.AsyncApp
+    """Nothing to listen for: ``digest`` is a row of the slash command's table
+    (handlers/commands.py), and the scheduled posts run in bot/scheduler.py."""
+    del app, deps

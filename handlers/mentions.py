@@ -11,14 +11,16 @@ import logging
 import re
 
 from handlers.commands import PER_PAGE, clean_query
-from handlers.context import Ask, deps_for, guarded, slack_ask
+from handlers.context import Ask, Deps, Source, guarded, slack_ask
 from handlers.render import render_answer, render_notice
+from handlers.slack_ids import MENTION
 from storage.activity import claim_event, record_search
 from storage.search import search
 
 log = logging.getLogger("episode_bot.handlers")
 
 _GREETINGS = {"", "help", "hi", "hello", "hey", "?"}
+_LEADING_MENTION = re.compile(rf"^\s*{MENTION.pattern}")
 
 
 def question_text(text: str, bot_user_id: str | None) -> str:
@@ -26,7 +28,7 @@ def question_text(text: str, bot_user_id: str | None) -> str:
     if bot_user_id:
         text = text.replace(f"<@{bot_user_id}>", " ")
     else:
-        text = re.sub(r"^\s*<@[UW][A-Z0-9]+>", " ", text)
+        text = _LEADING_MENTION.sub(" ", text)
     return clean_query(text)
 
 
@@ -62,11 +64,10 @@ def _from_a_bot(event: dict, bot_user_id: str | None) -> bool:
     )
 
 
-def register(app) -> None:  # noqa: ANN001 - slack_bolt.async_app.AsyncApp
+def register(app, deps: Deps) -> None:  # noqa: ANN001 - slack_bolt.async_app.AsyncApp
     """Listen for app_mention (channels) and message events in DMs (message.im)."""
-    deps = deps_for(app)
 
-    async def handle(body: dict, event: dict, context, client, source: str) -> None:  # noqa: ANN001
+    async def handle(body: dict, event: dict, context, client, source: Source) -> None:  # noqa: ANN001
         bot_user_id = context.get("bot_user_id")
         if _from_a_bot(event, bot_user_id):
             return
@@ -74,7 +75,9 @@ def register(app) -> None:  # noqa: ANN001 - slack_bolt.async_app.AsyncApp
             deps, client, user_id=event.get("user"), channel_id=event.get("channel"), source=source
         )
         event_id = body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
-        thread_ts = event.get("thread_ts") or (event.get("ts") if source == "mention" else None)
+        thread_ts = event.get("thread_ts") or (
+            event.get("ts") if source is Source.MENTION else None
+        )
         question = question_text(event.get("text") or "", bot_user_id)
 
         async def work() -> None:
@@ -87,11 +90,11 @@ def register(app) -> None:  # noqa: ANN001 - slack_bolt.async_app.AsyncApp
 
     @app.event("app_mention")
     async def on_mention(body, event, context, client) -> None:  # noqa: ANN001
-        await handle(body, event, context, client, "mention")
+        await handle(body, event, context, client, Source.MENTION)
 
     @app.event("message")
     async def on_message(body, event, context, client) -> None:  # noqa: ANN001
         # Only plain messages in a DM with the bot; edits, joins and the like have a subtype.
         if event.get("channel_type") != "im" or event.get("subtype"):
             return
-        await handle(body, event, context, client, "dm")
+        await handle(body, event, context, client, Source.DM)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from handlers.slack_ids import is_user_id
 from storage.catalogue import deep_link
 from storage.clock import clock
 from storage.models import Episode, Hit, SearchResult
@@ -121,12 +122,9 @@ def link(url: str | None, label: str | None = None) -> str:
     return f"<{url}|{label}>" if label else f"<{url}>"
 
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
-
-
 def mention(user_id: str | None) -> str:
     """``<@U123>`` for a real Slack user id, else a neutral word (never raw text)."""
-    return f"<@{user_id}>" if user_id and _USER_ID.match(user_id) else "someone"
+    return f"<@{user_id}>" if user_id and is_user_id(user_id) else "someone"
 
 
 def length(seconds: float | None) -> str | None:
@@ -137,6 +135,7 @@ def length(seconds: float | None) -> str | None:
 
 
 # -- blocks --------------------------------------------------------------------------------------
+# context_block and actions_block say "block": handlers.context and handlers.actions are modules.
 def section(text: str, accessory: dict[str, Any] | None = None) -> dict[str, Any]:
     block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
     if accessory:
@@ -144,7 +143,7 @@ def section(text: str, accessory: dict[str, Any] | None = None) -> dict[str, Any
     return block
 
 
-def context(*texts: str) -> dict[str, Any]:
+def context_block(*texts: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": t} for t in texts[:10]]}
 
 
@@ -156,7 +155,7 @@ def divider() -> dict[str, Any]:
     return {"type": "divider"}
 
 
-def actions(*buttons: dict[str, Any]) -> dict[str, Any]:
+def actions_block(*buttons: dict[str, Any]) -> dict[str, Any]:
     return {"type": "actions", "elements": list(buttons)}
 
 
@@ -277,7 +276,7 @@ NOTICE_CHARS = 300
 def _notices(result: SearchResult) -> list[dict[str, Any]]:
     """What search said about the query itself (a dropped filter, an unknown guest), escaped."""
     lines = [f"ⓘ {safe(n, NOTICE_CHARS)}" for n in result.notices[:5] if n.strip()]
-    return [context(*lines)] if lines else []
+    return [context_block(*lines)] if lines else []
 
 
 def _notices_plain(result: SearchResult) -> list[str]:
@@ -299,7 +298,9 @@ def render_results(
     last = first + len(result.hits) - 1
     q = safe(query, 500)
     blocks: list[dict[str, Any]] = [
-        context(f"Quotes {first}–{last} for *{q}*" + (" · more below" if result.has_more else "")),
+        context_block(
+            f"Quotes {first}–{last} for *{q}*" + (" · more below" if result.has_more else "")
+        ),
         *_notices(result),
     ]
     room = (MAX_BLOCKS - 5) // 3  # header, notices, suggestion, actions; three blocks per hit
@@ -310,10 +311,10 @@ def render_results(
             f"{SHARE_HIT}_{i}",
             {"e": hit.episode_id, "s": round(hit.start, 2), "q": query, "p": page, "i": i},
         )
-        blocks += [section(text, share), context(meta), divider()]
+        blocks += [section(text, share), context_block(meta), divider()]
     if result.suggestion:
         # With hits, search already read the query with these words (a typo corrected).
-        blocks.append(context(f"Showing results for *{safe(result.suggestion, 200)}*"))
+        blocks.append(context_block(f"Showing results for *{safe(result.suggestion, 200)}*"))
     nav = []
     if page > 0:
         nav.append(button("◀ Previous", PAGE_PREV, {"q": query, "p": page - 1}))
@@ -322,7 +323,7 @@ def render_results(
             button("More ▶" if page == 0 else "Next ▶", PAGE_NEXT, {"q": query, "p": page + 1})
         )
     nav.append(button("Dismiss", DISMISS))
-    blocks.append(actions(*nav))
+    blocks.append(actions_block(*nav))
     text = _fallback(
         f"Quotes {first}–{last} for “{escape(clip(query, 200))}”:",
         *_notices_plain(result),
@@ -357,8 +358,8 @@ def render_nothing_found(result: SearchResult, *, command: str, page: int = 0) -
     buttons.append(button("Dismiss", DISMISS))
     blocks = [section("\n".join(lines)), *_notices(result)]
     if tip:
-        blocks.append(context(tip))
-    blocks.append(actions(*buttons))
+        blocks.append(context_block(tip))
+    blocks.append(actions_block(*buttons))
     plain = [f"Nothing found for “{escape(clip(result.query, 200))}”.", *_notices_plain(result)]
     if result.suggestion:
         plain.append(f"Did you mean “{escape(clip(result.suggestion, 200))}”?")
@@ -379,15 +380,18 @@ def render_answer(result: SearchResult, *, command: str) -> Message:
             _fallback(text.replace("*", ""), *_notices_plain(result)),
             (section(text), *_notices(result)),
         )
-    blocks: list[dict[str, Any]] = [context(f"From the episodes, for “{q}”:"), *_notices(result)]
+    blocks: list[dict[str, Any]] = [
+        context_block(f"From the episodes, for “{q}”:"),
+        *_notices(result),
+    ]
     room = (MAX_BLOCKS - 4) // 2
     for hit in result.hits[:room]:
         text, meta = _hit_lines(hit)
-        blocks += [section(text), context(meta)]
+        blocks += [section(text), context_block(meta)]
     more = f"More, privately: `{command} {safe(result.query, 200)}`"
     if result.suggestion:
         more = f"Showing results for *{safe(result.suggestion, 200)}* · " + more
-    blocks.append(context(more))
+    blocks.append(context_block(more))
     text = _fallback(
         f"From the episodes, for “{escape(clip(result.query, 200))}”:",
         *_notices_plain(result),
@@ -400,7 +404,7 @@ def render_shared(hit: Hit, *, user_id: str | None) -> Message:
     """The visible message the Share button posts: the quote, its link, and who shared it."""
     text, meta = _hit_lines(hit)
     by = f"shared by {mention(user_id)}"
-    blocks = (section(text), context(f"{meta} · {by}"))
+    blocks = (section(text), context_block(f"{meta} · {by}"))
     return Message(_fallback(_hit_plain(hit) + f" — {by}"), blocks)
 
 
@@ -432,7 +436,7 @@ def render_episode(
     intro = "\n".join(x for x in (facts, " · ".join(links)) if x)
     blocks.append(section(intro or f"*{title}*"))
     if episode.description:
-        blocks.append(context(safe(episode.description, 600)))
+        blocks.append(context_block(safe(episode.description, 600)))
     chapter_lines = [
         f"{link(deep_link(episode.url, c.start), clock(c.start))}  {safe(c.title, 200)}"
         for c in episode.chapters
@@ -453,12 +457,12 @@ def render_episode(
             shown += 1
         blocks.append(section(chunk))
         if shown < len(chapter_lines):
-            blocks.append(context(f"…and {len(chapter_lines) - shown} more chapters."))
+            blocks.append(context_block(f"…and {len(chapter_lines) - shown} more chapters."))
     if shared_by:
-        blocks.append(context(f"shared by {mention(shared_by)}"))
+        blocks.append(context_block(f"shared by {mention(shared_by)}"))
     elif shareable:
         blocks.append(
-            actions(
+            actions_block(
                 button("Share", SHARE_EPISODE, {"e": episode.id}, style="primary"),
                 button("Dismiss", DISMISS),
             )
@@ -477,7 +481,7 @@ def render_latest(episodes: Sequence[Episode], *, command: str) -> Message:
     if not episodes:
         text = "No episodes yet. An admin can add some with `python -m bot ingest PATH`."
         return Message(text, (section(text),))
-    blocks: list[dict[str, Any]] = [context("*Newest episodes*")]
+    blocks: list[dict[str, Any]] = [context_block("*Newest episodes*")]
     room = (MAX_BLOCKS - 3) // 1
     for i, episode in enumerate(list(episodes)[: min(room, 10)]):
         title = link(
@@ -490,8 +494,8 @@ def render_latest(episodes: Sequence[Episode], *, command: str) -> Message:
                 button("Chapters", f"{OPEN_EPISODE}_{i}", {"e": episode.id}),
             )
         )
-    blocks.append(context(f"Open one with `{command} episode &lt;id or words&gt;`."))
-    blocks.append(actions(button("Dismiss", DISMISS)))
+    blocks.append(context_block(f"Open one with `{command} episode &lt;id or words&gt;`."))
+    blocks.append(actions_block(button("Dismiss", DISMISS)))
     plain = ["Newest episodes:"] + [
         escape(f"{e.date or ''} {clip(e.title, 150)}").strip() for e in list(episodes)[:10]
     ]
@@ -510,7 +514,6 @@ def render_help(
     command: str,
     lines: Iterable[HelpLine],
     *,
-    intro: str | None = None,
     syntax: Sequence[tuple[str, str]] = (),
 ) -> Message:
     """Usage and examples, from the table of subcommands (handlers/commands.py).
@@ -521,7 +524,7 @@ def render_help(
     usage = [f"`{command} {escape(line.usage)}`  {escape(line.help)}".replace("  ", " — ", 1)
              for line in lines]  # fmt: skip
     examples = [f"`{command} {escape(ex)}`" for line in lines for ex in line.examples]
-    head = intro or "Search every episode for the moment someone said it."
+    head = "Search every episode for the moment someone said it."
     blocks: list[dict[str, Any]] = [section(f"*{escape(head)}*")]
     chunk = ""
     for line in usage:
@@ -535,14 +538,14 @@ def render_help(
         parts = [f"`{escape(example)}` {escape(meaning)}" for example, meaning in syntax]
         blocks.append(section(cut("*In a search:* " + " · ".join(parts), MAX_SECTION_TEXT)))
     if examples:
-        blocks.append(context(clip("Try: " + " · ".join(examples[:12]), MAX_SECTION_TEXT)))
+        blocks.append(context_block(clip("Try: " + " · ".join(examples[:12]), MAX_SECTION_TEXT)))
     blocks.append(
-        context(
+        context_block(
             "Results are private until you press *Share*. Mention me in a channel or DM me a "
             "question to get an answer everyone can see."
         )
     )
-    blocks.append(actions(button("Dismiss", DISMISS)))
+    blocks.append(actions_block(button("Dismiss", DISMISS)))
     plain = [head] + [f"{command} {line.usage} — {line.help}" for line in lines]
     if syntax:
         plain.append("In a search: " + " · ".join(f"{ex} {meaning}" for ex, meaning in syntax))

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 import aiosqlite
@@ -16,6 +17,29 @@ from storage.db.migrations import FORMER_NAMES, MIGRATIONS
 
 class StoreError(Exception):
     """A problem with the database file that the user can act on."""
+
+
+class FailureKind(StrEnum):
+    """What a failure from the database means to someone waiting for an answer."""
+
+    BUSY = "busy"  # another connection holds the lock: worth trying again in a moment
+    DATABASE = "database"  # any other error from SQLite or the store
+
+
+def failure_kind(exc: BaseException) -> FailureKind | None:
+    """How ``exc`` came from the database, or None when it did not.
+
+    Lets callers tell "busy" from "broken" without importing the database driver.
+
+    Example:
+        >>> failure_kind(sqlite3.OperationalError("database is locked"))
+        <FailureKind.BUSY: 'busy'>
+    """
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower():
+        return FailureKind.BUSY
+    if isinstance(exc, sqlite3.Error | StoreError):
+        return FailureKind.DATABASE
+    return None
 
 
 def utc_now() -> str:

@@ -6,8 +6,9 @@ Usage::
         status, _ = await bot.send(slash_command("argo", response_url=slack_api.response_url()))
         [reply] = await slack_api.wait_for("response_url")
 
-Everything is the production wiring (bot.app: build_client, build_app, web_app); only the
-addresses differ: the Web API is the stand-in, and the server listens on 127.0.0.1:<free port>.
+Everything is the production wiring (bot.app: build_client, build_deps, build_app, web_app);
+only the addresses differ: the Web API is the stand-in, and the server listens on
+127.0.0.1:<free port>.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import EVENTS_PATH, build_app, build_client, web_app
+from bot.app import EVENTS_PATH, build_app, build_client, build_deps, web_app
 from bot.config import Settings
-from bot.scheduler import Poster
 from handlers.context import Deps
 from storage.db import Store
 from tests.slack_api import BOT_TOKEN, SIGNING_SECRET, SlackApi, post_signed
@@ -66,8 +66,8 @@ async def running_bot(
     settings = test_settings(db_path, slack_api, **overrides)
     async with await Store.open(settings.database_path) as store:
         async with aiohttp.ClientSession() as session:
-            deps = Deps(store, settings, digest_poster=Poster.from_settings)
-            app = build_app(deps, client=build_client(settings, session))
+            deps = build_deps(store, settings)
+            app = build_app(settings, deps, client=build_client(settings, session))
             runner = web.AppRunner(web_app(app, deps), access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.schedule import Schedule, ScheduleError
 from bot.scheduler import (
     ANNOUNCE_BATCH,
     LEASE,
     METADATA_TYPE,
     RETRY_AFTER_FAILURE,
     Poster,
-    Schedule,
-    ScheduleError,
     Scheduler,
     SlackPublisher,
 )

@@ -33,7 +33,7 @@ def db(corpus_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(bot.scheduler, "utc_now", lambda: NOW)
+    monkeypatch.setattr(bot.scheduler, "now_utc", lambda: NOW)
     path = tmp_path / "cli.db"
     shutil.copy(corpus_db, path)
 

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from bot.app import serve
+from bot.cli import main
 from bot.config import ConfigError, Settings, load_settings
 from tests.bot.harness import test_settings
 from tests.conftest import ROOT
@@ -105,14 +106,6 @@ async def test_revoked_token_is_one_clear_error(bot_db, slack_api) -> None:
     assert str(err.value) == "Slack refused SLACK_BOT_TOKEN (invalid_auth); copy it again"
 
 
-def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PORT", "LOG"))}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], env={**keep, "PYTHONPATH": str(ROOT), **env},
-        cwd=cwd, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize(
     ("env", "names"),
     [
@@ -127,13 +120,20 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Compl
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL must be an http(s) URL"),
     ],
 )
-def test_serve_refuses_bad_settings_in_one_line(tmp_path: Path, env, names) -> None:
-    done = run_cli(["serve", "--db", str(tmp_path / "x.db")], env, tmp_path)
-    assert done.returncode == 2
-    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
-    assert names in done.stderr
-    assert "s3cr3t" not in done.stderr + done.stdout
-    assert "Traceback" not in done.stderr
+def test_serve_refuses_bad_settings_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, env, names
+) -> None:
+    for name in [n for n in os.environ if n.startswith(("SLACK_", "PORT", "LOG"))]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    assert main(["serve", "--db", str(tmp_path / "x.db")]) == 2
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert names in err
+    assert "s3cr3t" not in err + out
+    assert "Traceback" not in err
 
 
 def test_settings_from_env_file(tmp_path: Path, monkeypatch) -> None:

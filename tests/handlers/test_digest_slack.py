@@ -1,7 +1,7 @@
 """``/episodes digest`` through the real app, and the digest and announcements while serving.
 
 Signed requests go to bot.app's production wiring on 127.0.0.1; what Slack would receive is read
-from the local Web API stand-in. Time is injected by replacing bot.scheduler.utc_now.
+from the local Web API stand-in. Time is injected by replacing bot.scheduler.now_utc.
 
 Serving instances run in the background, so every wait here is for a condition (a log line, a
 row, a call), bounded by a deadline that only a broken bot reaches; never a fixed sleep.
@@ -48,7 +48,7 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
     scheduler (at NOW) may find over a week old and not announce.
     """
     clock = {"now": NOW}
-    monkeypatch.setattr(bot.scheduler, "utc_now", lambda: clock["now"])
+    monkeypatch.setattr(bot.scheduler, "now_utc", lambda: clock["now"])
     monkeypatch.setattr(storage.ingest.pipeline, "utc_now", lambda: iso(clock["now"]))
     return clock
 

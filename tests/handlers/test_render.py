@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from handlers.commands import QUERY_SYNTAX, clean_query
+from handlers.commands import HELP_SYNTAX, clean_query
 from handlers.render import (
     HelpLine,
     Message,
@@ -223,12 +223,13 @@ def test_notices_are_shown_escaped_wherever_results_are() -> None:
 
 
 def test_help_explains_the_query_language() -> None:
-    message = render_help("/episodes", [HelpLine("help", "this message")], syntax=QUERY_SYNTAX)
+    message = render_help("/episodes", [HelpLine("help", "this message")], syntax=HELP_SYNTAX)
     shown = "\n".join(b["text"]["text"] for b in message.blocks if b["type"] == "section")
-    for example, meaning in QUERY_SYNTAX:
+    assert len(HELP_SYNTAX) >= 7  # phrase, -word, guest:, speaker:, episode:, after:, before:
+    for example, meaning in HELP_SYNTAX:
         assert escape(example) in shown and meaning in shown
     # Each example really is that part of the language.
-    parsed = [parse_query(example) for example, _ in QUERY_SYNTAX]
+    parsed = [parse_query(example) for example, _ in HELP_SYNTAX]
     assert [t.kind for t in parsed[0].terms] == ["phrase"]
     assert [t.negated for t in parsed[1].terms] == [True]
     f = [p.filters for p in parsed[2:]]
