@@ -22,3 +22,28 @@ def test_bare_call_lists_the_commands(capsys: pytest.CaptureFixture) -> None:
     err = capsys.readouterr().err
     for command in ("ingest", "search", "serve", "console", "digest"):
         assert f"    {command} " in err
+
+
+def test_output_piped_into_head_ends_quietly(corpus_db) -> None:  # noqa: ANN001
+    """``python -m bot search ... | head -1``: the reader leaves early; no traceback."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    # A one-page pipe, so the search's output cannot all fit before head is gone.
+    fcntl.fcntl(write_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)
+    reader = subprocess.Popen(["head", "-c", "10"], stdin=read_end, stdout=subprocess.PIPE)
+    os.close(read_end)
+    writer = subprocess.run(
+        [sys.executable, "-m", "bot", "search", "data", "--limit", "50", "--json",
+         "--db", str(corpus_db)],
+        stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60,
+    )  # fmt: skip
+    os.close(write_end)
+    first = reader.stdout.read().decode()
+    reader.wait(timeout=10)
+    assert first.strip(), "head got nothing: the search printed nothing"
+    assert "Traceback" not in writer.stderr and "BrokenPipe" not in writer.stderr, writer.stderr
+    assert writer.returncode == 0
