@@ -65,6 +65,7 @@ async def get_episode(store: Store, episode_id: str) -> Episode | None:
 # turned into spaces; the words looked for are runs of letters and digits, so none of them holds
 # one. SQLite's lower() and LIKE fold ASCII letters only, which ids and most titles are.
 _SEPARATORS = " -_:;,.!?'\"“”‘’()[]{}/\\|&+*#@–—…"
+# Not search's index tokens: accents stay, as they do in the words compared against.
 _WORD = re.compile(r"[^\W_]+")
 MAX_FIND_WORDS = 12
 

@@ -7,7 +7,8 @@ import statistics
 import pytest
 
 from storage.ingest.formats import captions, markdown
-from storage.timing.align import align, match_tokens, phrase_matches, tokenise, word_tokens
+from storage.text import word_tokens
+from storage.timing.align import align, match_tokens, phrase_matches, tokenise
 from storage.timing.passages import segment_words, word_times
 from tests.conftest import DEVREL, PODCAST, SEED
 
