@@ -145,6 +145,11 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
+def now_iso() -> str:
+    """This moment as the database stores it (see :func:`iso`)."""
+    return iso(datetime.now(UTC))
+
+
 def parse_iso(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

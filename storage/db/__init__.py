@@ -1,6 +1,6 @@
 """The SQLite file: :class:`Store` opens it (creating and upgrading the schema) and runs
 transactions; every other part of ``storage`` reads and writes through it."""
 
-from storage.db.store import Store, StoreError, utc_now
+from storage.db.store import Store, StoreError
 
-__all__ = ["Store", "StoreError", "utc_now"]
+__all__ = ["Store", "StoreError"]

@@ -6,20 +6,16 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
 
+from storage.clock import now_iso
 from storage.db.migrations import FORMER_NAMES, MIGRATIONS
 
 
 class StoreError(Exception):
     """A problem with the database file that the user can act on."""
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Store:
@@ -174,7 +170,7 @@ class Store:
                     await migration.run(conn)
                 await conn.execute(
                     "INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)",
-                    (migration.name, utc_now()),
+                    (migration.name, now_iso()),
                 )
             applied.append(migration.name)
         return applied

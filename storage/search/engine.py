@@ -95,7 +95,8 @@ class Candidate:
 _COLUMNS = "p.id, p.episode_id, p.idx, p.start, p.end, p.speaker, p.chapter, p.text"
 
 
-def _quote(text: str) -> str:
+def _fts_phrase(text: str) -> str:
+    """``text`` as one FTS5 string: the MATCH syntax for a phrase (its double quotes doubled)."""
     return '"' + text.replace('"', '""') + '"'
 
 
@@ -106,12 +107,12 @@ def _alt_expr(alt: Alt) -> str:
     # walk through every passage that says "a".
     words = list(alt.words)
     if all(w in STOP_WORDS for w in words):
-        return _quote(" ".join(words))  # "to be or not to be": only the phrase says it
+        return _fts_phrase(" ".join(words))  # "to be or not to be": only the phrase says it
     while len(words) > 1 and words[0] in STOP_WORDS:
         words.pop(0)
     while len(words) > 1 and words[-1] in STOP_WORDS:
         words.pop()
-    return _quote(" ".join(words))
+    return _fts_phrase(" ".join(words))
 
 
 def group_expr(group: Group) -> str | None:
@@ -120,7 +121,7 @@ def group_expr(group: Group) -> str | None:
     parts = [_alt_expr(a) for a in group.alts if not a.ambiguous]
     ambiguous = [a for a in group.alts if a.ambiguous]
     if ambiguous and group.context_words:
-        ctx = " OR ".join(dict.fromkeys(_quote(" ".join(c)) for c in group.context_words))
+        ctx = " OR ".join(dict.fromkeys(_fts_phrase(" ".join(c)) for c in group.context_words))
         amb = " OR ".join(_alt_expr(a) for a in ambiguous)
         parts.append(f"(({amb}) AND ({ctx}))")
     if not parts:

@@ -31,7 +31,7 @@ from storage.text import clean, sentences, starts_turn
 TARGET_WORDS = 55
 MAX_WORDS = 90
 MIN_WORDS = 18
-MAX_SECONDS = 40.0
+MAX_PASSAGE_SECONDS = 40.0
 PAUSE_SECONDS = 4.0
 # Edited paragraphs whose timestamps jump (cut material, or a slip in the file) by more than
 # this beyond their words' length are not joined into one passage.
@@ -45,7 +45,7 @@ LAST_WORD_SECONDS = 1.5
 # How many words a cut may move to land between paragraphs (or, in captions, sentences).
 _PARAGRAPH_PULL = 12
 _SENTENCE_PULL = 5
-_SENTENCE_ENDS = (".", "!", "?", "…", '."', ".”", "?”", "!”", ".)", "?)")
+_SENTENCE_FINAL_SUFFIXES = (".", "!", "?", "…", '."', ".”", "?”", "!”", ".)", "?)")
 # Unpunctuated captions have no sentences: cut where a clause likely starts, not after a word
 # that cannot end one ("host of the banished | ingredients podcast" loses the show's name).
 _CLAUSE_STARTS = frozenset(
@@ -209,7 +209,7 @@ def _split_run(
     seg_of, first, text = pieces.seg_of, pieces.first, pieces.text
     words = pieces.end_word(b) - first[a]
     span = _time(times, pieces.end_word(b) - 1) - times[first[a]]
-    if b - a == 1 or (words <= MAX_WORDS and (not captions or span <= MAX_SECONDS)):
+    if b - a == 1 or (words <= MAX_WORDS and (not captions or span <= MAX_PASSAGE_SECONDS)):
         return [(a, b)]
     parts = max(1, round(words / TARGET_WORDS))
     while words / parts > MAX_WORDS:
@@ -249,7 +249,9 @@ def _split_run(
             continue
         n = pieces.end_word(y) - first[x]
         s = _time(times, pieces.end_word(y) - 1) - times[first[x]]
-        if y - x > 1 and (n > MAX_WORDS or (captions and s > MAX_SECONDS and n >= MIN_WORDS)):
+        if y - x > 1 and (
+            n > MAX_WORDS or (captions and s > MAX_PASSAGE_SECONDS and n >= MIN_WORDS)
+        ):
             out.extend(_split_run(pieces, times, x, y, captions))
         else:
             out.append((x, y))
@@ -261,7 +263,7 @@ def _caption_cut_bonus(before: str, after: str) -> float:
 
     Any cut at a sentence end or before a likely clause start within reach beats any other.
     """
-    if before.endswith(_SENTENCE_ENDS):
+    if before.endswith(_SENTENCE_FINAL_SUFFIXES):
         return 4 * _PARAGRAPH_PULL
     last = before.rsplit(" ", 1)[-1].lower().strip(",;:")
     first = after.split(" ", 1)[0].lower().strip(",;:")

@@ -32,7 +32,8 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.db import Store, utc_now
+from storage.clock import now_iso
+from storage.db import Store
 from storage.models import EpisodeMeta, FileOutcome, Outcome, Segment, Transcript
 from storage.segments import unpack as unpack_segments
 from storage.timing.align import Alignment, align
@@ -111,7 +112,7 @@ async def _store_track(
         " ingested_at = excluded.ingested_at",
         (
             track.id, track.youtube_id, None, " ".join(track.words),
-            pack_times(track.times), None, str(path.resolve()), fmt, digest, utc_now(),
+            pack_times(track.times), None, str(path.resolve()), fmt, digest, now_iso(),
         ),
     )  # fmt: skip
 
