@@ -6,7 +6,7 @@ import json
 import re
 
 from storage.db import Store
-from storage.models import Chapter, Episode
+from storage.models import Chapter, Episode, EpisodeTiming
 
 _COLUMNS = (
     "e.id, e.title, e.guests, e.date, e.duration, e.url, e.links, e.topics, e.season, e.number,"
@@ -34,7 +34,7 @@ async def _episode(store: Store, row) -> Episode:  # noqa: ANN001
         chapters=tuple(Chapter(c["title"], c["start"]) for c in chapters),
         source_path=row["source_path"],
         source_format=row["source_format"],
-        timing=row["timing"],
+        timing=EpisodeTiming(row["timing"]),
         ingested_at=row["ingested_at"],
         passage_count=row["passage_count"],
     )

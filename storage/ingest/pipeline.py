@@ -46,7 +46,17 @@ from storage.ingest.sources import (
     read_limited,
     sidecar_for,
 )
-from storage.models import Chapter, EpisodeMeta, FileOutcome, Outcome, Passage, Segment, Transcript
+from storage.models import (
+    Chapter,
+    EpisodeMeta,
+    EpisodeTiming,
+    FileOutcome,
+    Outcome,
+    Passage,
+    Segment,
+    Transcript,
+    TranscriptKind,
+)
 from storage.segments import pack as pack_segments
 from storage.timing import (  # precise timestamps (issue 6)
     apply_captions,
@@ -156,7 +166,7 @@ class Prepared:
     path: Path
     meta: EpisodeMeta
     format: str
-    kind: str
+    kind: TranscriptKind
     segment_rows: tuple[tuple, ...]  # Segment fields, in order
     passage_rows: tuple[tuple, ...]  # Passage fields, in order
     digest: str
@@ -375,7 +385,7 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
     meta = replace(prepared.meta, guests=await guest_names(store, prepared.meta))
     episode_id = meta.id
     note = "; ".join(prepared.notes) or None
-    if kind == "captions":  # issue 6: captions of a stored edited episode only time it
+    if kind == TranscriptKind.CAPTIONS:  # issue 6: captions of a stored edited episode only time it
         attached = await attach_captions(store, path, prepared.transcript, meta, digest)
         if attached is not None:
             return attached
@@ -421,7 +431,7 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
     segments, passages = prepared.segment_rows, prepared.passage_rows
     last_start, last_end = segments[-1][0], segments[-1][1]
     duration = meta.duration or max(last_end or last_start, passages[-1][1])
-    timing = "interpolated" if kind == "edited" else "as-given"
+    timing = EpisodeTiming.INTERPOLATED if kind == TranscriptKind.EDITED else EpisodeTiming.AS_GIVEN
     async with store.transaction() as conn:
         await conn.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
         await conn.execute(

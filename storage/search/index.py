@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from storage.db import Store
+from storage.models import EpisodeTiming
 from storage.search.query import STOP_WORDS, tokens
 
 # Words that occur in fewer passages are left out of typo correction: they are as likely to
@@ -39,7 +40,7 @@ class EpisodeInfo:
     topics: tuple[str, ...]
     season: int | None
     number: int | None
-    timing: str  # as-given (captions), interpolated (edited) or captions-aligned
+    timing: EpisodeTiming
     first_id: int  # passage ids of the episode lie in [first_id, last_id]
     last_id: int
     passages: int
@@ -352,7 +353,7 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
             topics=_json_list(r["topics"]),
             season=r["season"],
             number=r["number"],
-            timing=r["timing"],
+            timing=EpisodeTiming(r["timing"]),
             first_id=span[0],
             last_id=span[1],
             passages=span[2],

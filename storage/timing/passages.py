@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import ceil
 
-from storage.models import Passage, Segment
+from storage.models import Passage, Segment, TranscriptKind
 from storage.text import clean, sentences, starts_turn
 
 # Passage size, in words (speech runs at about 2.5 words a second).
@@ -64,14 +64,14 @@ def segment_words(segments: Sequence[Segment]) -> list[list[str]]:
 
 
 def word_times(
-    segments: Sequence[Segment], kind: str, per_segment: list[list[str]] | None = None
+    segments: Sequence[Segment], kind: TranscriptKind, per_segment: list[list[str]] | None = None
 ) -> list[float]:
     """A start time for every word of the cleaned word stream."""
     if per_segment is None:
         per_segment = segment_words(segments)
     times: list[float] = []
     n = len(segments)
-    if kind == "captions":
+    if kind == TranscriptKind.CAPTIONS:
         floor = 0.0
         for i, (seg, ws) in enumerate(zip(segments, per_segment, strict=True)):
             if not ws:
@@ -151,7 +151,7 @@ def _pieces(per_segment: list[list[str]]) -> _Pieces:
 
 
 def build_passages(
-    segments: Sequence[Segment], kind: str, times: Sequence[float] | None = None
+    segments: Sequence[Segment], kind: TranscriptKind, times: Sequence[float] | None = None
 ) -> list[Passage]:
     """Cut an episode's segments into passages; ``times`` overrides :func:`word_times`.
 
@@ -167,7 +167,7 @@ def build_passages(
     if total == 0:
         return []
     pieces = _pieces(per_segment)
-    captions = kind == "captions"
+    captions = kind == TranscriptKind.CAPTIONS
     passages: list[Passage] = []
     run_start = 0
     n = len(pieces.seg_of)

@@ -12,7 +12,7 @@ from pathlib import Path
 from storage.clock import clock_seconds
 from storage.ingest.formats.base import Format, NotATranscript, ParseError
 from storage.ingest.formats.cues import check_order, check_time
-from storage.models import Chapter, EpisodeMeta, Segment, Transcript
+from storage.models import Chapter, EpisodeMeta, Segment, Transcript, TranscriptKind
 
 _LINE = re.compile(r"^\s*(?:\[)?(?:(\d{1,2}):)?(\d{1,3}):(\d{2})(?:[.,](\d{1,3}))?(?:\])?\s*(.*)$")
 
@@ -86,7 +86,10 @@ def parse(text: str, path: Path) -> Transcript:
         for i, s in enumerate(segments)
     ]
     return Transcript(
-        meta=EpisodeMeta(), segments=tuple(segments), format="captions", kind="captions"
+        meta=EpisodeMeta(),
+        segments=tuple(segments),
+        format="captions",
+        kind=TranscriptKind.CAPTIONS,
     )
 
 

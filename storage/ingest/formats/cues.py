@@ -22,7 +22,7 @@ from typing import Any
 
 from storage.clock import clock_seconds, exact_clock
 from storage.ingest.formats.base import MAX_EPISODE_SECONDS, ParseError
-from storage.models import EpisodeMeta, Segment, Transcript
+from storage.models import EpisodeMeta, Segment, Transcript, TranscriptKind
 from storage.text import TURN_MARK, starts_turn
 
 # Cues may overlap or step back a little (hand-made SRT does); further back is a misordered file.
@@ -368,4 +368,6 @@ def cue_transcript(
     segments = canonical_speakers(turns(cues, labels=labels_in_use(cues)))
     if not segments:
         raise ParseError("the cues have no text", cues[0].line)
-    return Transcript(EpisodeMeta(), tuple(segments), format=fmt, kind="captions", notes=notes)
+    return Transcript(
+        EpisodeMeta(), tuple(segments), format=fmt, kind=TranscriptKind.CAPTIONS, notes=notes
+    )

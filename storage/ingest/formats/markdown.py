@@ -17,7 +17,7 @@ from storage.catalogue import youtube_id
 from storage.clock import iso_date, iso_duration, parse_clock
 from storage.ingest.formats.base import MAX_EPISODE_SECONDS, Format, NotATranscript, ParseError
 from storage.ingest.formats.yaml_fields import YamlLoader, check_episode_id, load_yaml
-from storage.models import Chapter, EpisodeMeta, Segment, Transcript
+from storage.models import Chapter, EpisodeMeta, Segment, Transcript, TranscriptKind
 
 
 class _LineLoader(YamlLoader):
@@ -237,7 +237,9 @@ def parse(text: str, path: Path) -> Transcript:
             if seg.chapter and seg.chapter not in seen:
                 seen[seg.chapter] = seg.start
         meta = replace(meta, chapters=tuple(Chapter(t, s) for t, s in seen.items()))
-    return Transcript(meta=meta, segments=tuple(segments), format="markdown", kind="edited")
+    return Transcript(
+        meta=meta, segments=tuple(segments), format="markdown", kind=TranscriptKind.EDITED
+    )
 
 
 def _sniff(head: str) -> bool:
