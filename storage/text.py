@@ -30,7 +30,6 @@ _TURN = re.compile(rf"^\s*{TURN_MARK}")
 _SENTENCE_END = re.compile(r"[.!?…](?P<closers>[\"'”’)]*)\s+(?=[\"'“‘(]*[A-Z0-9])")
 # Runs of letters and digits (str.isalnum: "_" is not one).
 _ALNUM = re.compile(r"[^\W_]+")
-_SPACES = re.compile(r"\s+")
 # Cheap checks (on lower-cased text) that say when the rewrites above could apply.
 _ANY_FILLER = re.compile(r"(?<![a-z])(?:um+|uh+|hmm+|er+|ah+)(?![a-z])")
 _ANY_SPACE_BEFORE_PUNCT = re.compile(r"\s[,.;:!?]")
@@ -109,11 +108,6 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in spans if b > a]
 
 
-def words(text: str) -> list[str]:
-    """The words of ``text`` as the alignment and timing code counts them."""
-    return text.split()
-
-
 def _plain_pieces(cased: str) -> list[str]:
     """The runs of letters and digits of ``cased`` with accents taken off."""
     return _ALNUM.findall(unicodedata.normalize("NFKD", cased))
@@ -135,11 +129,6 @@ def normalise_word(word: str) -> str:
     ``opensource``. The alignment yardstick compares whole words in this form."""
     # lower(), not casefold() as word_tokens: they differ on ß and ς, and this stays as it was.
     return "".join(_plain_pieces(word.lower()))
-
-
-def fold(text: str) -> str:
-    """Single-line, single-spaced text."""
-    return _SPACES.sub(" ", text).strip()
 
 
 # Its own word pattern, not word_tokens: the key is stored (archive_quotes.text_key).

@@ -84,8 +84,9 @@ class Store:
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.execute("PRAGMA busy_timeout = 5000")
             if path != ":memory:":
-                # New files only (a no-op once tables exist): paragraphs of 1-2 KB overflow
-                # 4 KB pages of the segments table and waste a fifth of it; 8 KB pages do not.
+                # New files only (a no-op once tables exist). Chosen for the former segments
+                # table, whose 1-2 KB paragraphs overflowed 4 KB pages; segments are one blob per
+                # episode now (episode_segments) and the size was not measured again since.
                 await conn.execute("PRAGMA page_size = 8192")
                 await conn.execute("PRAGMA journal_mode = WAL")
                 await conn.execute("PRAGMA synchronous = NORMAL")

@@ -84,7 +84,6 @@ class Candidate:
     speaker: str | None
     chapter: str | None
     text: str
-    bm25: float = 0.0
     score: float = 0.0
     coverage: float = 0.0
     # Stems of the matched alternatives, each with its group's weight (for choosing the quote).
@@ -216,7 +215,7 @@ class _Retriever:
             return 0
         for r in rows:
             if r[0] not in self.found:
-                self.found[r[0]] = Candidate(*tuple(r)[:8], bm25=-r[8])
+                self.found[r[0]] = Candidate(*tuple(r)[:8])
         return len(rows)
 
     async def add_passages(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 import weakref
 from array import array
 from bisect import bisect_left, bisect_right
@@ -91,7 +90,6 @@ class SearchCache:
     chapter_titles: list[str] = field(default_factory=list)
     # Stem -> the chapters whose titles contain it.
     chapter_index: dict[str, array] = field(default_factory=dict)
-    built_in: float = 0.0  # seconds the build took
 
     def episodes_with_word(self, word: str, *, prefix: bool, guests: bool = False) -> set[str]:
         """Episodes whose id, title or guests (or only guests) have ``word`` (or a word
@@ -252,7 +250,6 @@ def _is_name(speaker: str) -> bool:
 
 
 async def build_cache(store: Store, signature: tuple) -> SearchCache:
-    started = time.perf_counter()
     cache = SearchCache(signature=signature)
     rows = await store.fetchall("SELECT term, doc FROM search_words_vocab")
     cache.words = {r[0]: r[1] for r in rows}
@@ -397,5 +394,4 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
                 found = chapter_index[s] = array("I")
             found.append(k)
     cache.chapter_index = chapter_index
-    cache.built_in = time.perf_counter() - started
     return cache

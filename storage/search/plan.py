@@ -121,10 +121,6 @@ def idf(df: int, n: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
-def _phrase(words: tuple[str, ...]) -> str:
-    return " ".join(words)
-
-
 # ---------------------------------------------------------------------------- filters
 
 

@@ -105,15 +105,13 @@ class Term:
 
     ``words`` are index tokens. ``kind`` is ``word`` (one token), ``compound`` (one written
     word the index splits, like ``scikit-learn`` or ``A/B``) or ``phrase`` (the user quoted
-    it: the words must appear in this order). ``raw`` is the text as typed, for display;
-    ``capitalised`` records ``Hugo`` versus ``hugo`` (a hint that a word is a name).
+    it: the words must appear in this order). ``raw`` is the text as typed, for display.
     """
 
     words: tuple[str, ...]
     kind: str = "word"
     raw: str = ""
     negated: bool = False
-    capitalised: bool = False
 
 
 @dataclass(frozen=True)
@@ -174,7 +172,7 @@ def _chunk_term(chunk: str, negated: bool) -> Term | None:
     if not words:
         return None
     kind = "compound" if len(words) > 1 else "word"
-    return Term(words, kind, chunk, negated, chunk[:1].isupper())
+    return Term(words, kind, chunk, negated)
 
 
 def parse_query(text: str) -> ParsedQuery:
@@ -231,7 +229,7 @@ def parse_query(text: str) -> ParsedQuery:
                 inner = text[i + 1 : j]
                 words = tuple(tokens(inner))
                 if words:
-                    terms.append(Term(words, "phrase", inner.strip(), negated, False))
+                    terms.append(Term(words, "phrase", inner.strip(), negated))
                 i = j + 1
                 continue
             i += 1  # an unclosed quote: the rest are plain words
