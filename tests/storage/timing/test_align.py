@@ -42,7 +42,7 @@ def test_matching_survives_misheard_edited_and_dropped_words() -> None:
     a, _ = tokenise(edited)
     b, _ = tokenise(heard.split())
     pairs = match_tokens(a, b)
-    assert pairs == sorted(pairs)
+    assert pairs and pairs == sorted(pairs)
     assert all(a[i] == b[j] for i, j in pairs)
     assert all(j1 > j0 for (_, j0), (_, j1) in zip(pairs, pairs[1:], strict=False))
     matched = {a[i] for i, _ in pairs}
