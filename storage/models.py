@@ -6,6 +6,21 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+class TranscriptKind(StrEnum):
+    """What a transcript is, as ``episodes.kind`` stores it."""
+
+    EDITED = "edited"  # paragraphs, one entry per speaker turn, coarse times
+    CAPTIONS = "captions"  # fragments of a few seconds each, precise times
+
+
+class EpisodeTiming(StrEnum):
+    """Where an episode's word times come from, as ``episodes.timing`` stores it."""
+
+    AS_GIVEN = "as-given"  # captions: the file's own times
+    INTERPOLATED = "interpolated"  # edited: spread between the paragraphs' timestamps
+    CAPTIONS_ALIGNED = "captions-aligned"  # edited, re-timed by its captions (storage.timing)
+
+
 @dataclass(frozen=True)
 class Chapter:
     title: str
@@ -52,15 +67,16 @@ class EpisodeMeta:
 class Transcript:
     """What a format parser returns for one file.
 
-    ``kind`` is ``"edited"`` for paragraph transcripts (one entry per speaker turn, coarse times)
-    or ``"captions"`` for caption fragments (a few seconds each, precise times).
+    ``kind`` is :attr:`TranscriptKind.EDITED` for paragraph transcripts (one entry per speaker
+    turn, coarse times) or :attr:`TranscriptKind.CAPTIONS` for caption fragments (a few seconds
+    each, precise times).
     ``notes`` are warnings worth showing the user (the file went in, but something was off).
     """
 
     meta: EpisodeMeta
     segments: tuple[Segment, ...]
     format: str
-    kind: str
+    kind: TranscriptKind
     notes: tuple[str, ...] = ()
 
 
@@ -93,7 +109,7 @@ class Episode:
     chapters: tuple[Chapter, ...]
     source_path: str
     source_format: str
-    timing: str
+    timing: EpisodeTiming
     ingested_at: str
     passage_count: int = 0
 

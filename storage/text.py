@@ -22,11 +22,14 @@ _FILLER_RUN = re.compile(r"\b(um+|uh+|hmm+|er+|ah+)(?:[\s,.]+\1\b)+", re.I)
 _LONE_FILLER = re.compile(r"(?:(?<=^)|(?<=[\s,]))(?:um+|uh+)(?:[,.]|\.\.\.|…)?(?=\s|$)", re.I)
 _WORD_REPEAT = re.compile(r"\b(\w+)(?:\s+\1\b){2,}", re.I)
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
-# A leading "- " or ">>": captions' mark for a change of speaker (kept in segments, not quotes).
-_TURN = re.compile(r"^\s*(?:[-–—]\s+|>>\s*)")
+# "- " (or an en or em dash) or ">>": captions' mark for a change of speaker.
+TURN_MARK = r"(?:[-–—]\s+|>>\s*)"
+# A leading turn mark (kept in segments, not in quotes).
+_TURN = re.compile(rf"^\s*{TURN_MARK}")
 # A sentence ends at . ! ? … (maybe closed by quotes or brackets) before a capital or a digit.
-_SENTENCE_END = re.compile(r"([.!?…][\"'”’)]{0,2})\s+(?=[\"'“‘(]*[A-Z0-9])")
-_SPACES = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"[.!?…](?P<closers>[\"'”’)]*)\s+(?=[\"'“‘(]*[A-Z0-9])")
+# Runs of letters and digits (str.isalnum: "_" is not one).
+_ALNUM = re.compile(r"[^\W_]+")
 # Cheap checks (on lower-cased text) that say when the rewrites above could apply.
 _ANY_FILLER = re.compile(r"(?<![a-z])(?:um+|uh+|hmm+|er+|ah+)(?![a-z])")
 _ANY_SPACE_BEFORE_PUNCT = re.compile(r"\s[,.;:!?]")
@@ -81,28 +84,54 @@ def sentences(text: str) -> list[str]:
     parts = []
     pos = 0
     for m in _SENTENCE_END.finditer(text):
-        parts.append(text[pos : m.end(1)].strip())
+        if len(m["closers"]) > 2:
+            continue  # as it always has, three closing marks or more end no sentence here
+        parts.append(text[pos : m.end("closers")].strip())
         pos = m.end()
     parts.append(text[pos:].strip())
     return [p for p in parts if p]
 
 
-def words(text: str) -> list[str]:
-    """The words of ``text`` as the alignment and timing code counts them."""
-    return text.split()
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of the sentences of ``text``, for cutting quotes.
+
+    A span ends at the sentence's stop: closing quotes or brackets after it fall between spans.
+
+    >>> sentence_spans('Yes. "We ship." Then')
+    [(0, 4), (5, 14), (16, 20)]
+    """
+    spans, pos = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        spans.append((pos, m.start("closers")))
+        pos = m.end()
+    spans.append((pos, len(text)))
+    return [(a, b) for a, b in spans if b > a]
+
+
+def _plain_pieces(cased: str) -> list[str]:
+    """The runs of letters and digits of ``cased`` with accents taken off."""
+    return _ALNUM.findall(unicodedata.normalize("NFKD", cased))
+
+
+def word_tokens(word: str) -> list[str]:
+    """The comparable pieces of a word: case, accents and punctuation gone, split at hyphens.
+
+    Splitting lets "open-source" meet the captions' "open source" and "A/B" meet "a b".
+
+    >>> word_tokens("Open-Source,")
+    ['open', 'source']
+    """
+    return _plain_pieces(word.casefold())
 
 
 def normalise_word(word: str) -> str:
-    """Lower case, accents and punctuation stripped: the form words are compared in."""
-    word = unicodedata.normalize("NFKD", word.lower())
-    return "".join(ch for ch in word if ch.isalnum())
+    """One word as one piece, case, accents and punctuation stripped: ``Open-Source,`` is
+    ``opensource``. The alignment yardstick compares whole words in this form."""
+    # lower(), not casefold() as word_tokens: they differ on ß and ς, and this stays as it was.
+    return "".join(_plain_pieces(word.lower()))
 
 
-def fold(text: str) -> str:
-    """Single-line, single-spaced text."""
-    return _SPACES.sub(" ", text).strip()
-
-
+# Its own word pattern, not word_tokens: the key is stored (archive_quotes.text_key).
 def passage_key(text: str) -> str:
     """A short key of a passage's words (case, punctuation and spacing aside).
 

@@ -15,7 +15,13 @@ PODCAST = CORPUS / "raw" / "_podcast"
 FORMATS = CORPUS / "formats"
 SEED = CORPUS / "seed" / "000_65fe3dfcb0de18ef.txt"
 PEOPLE = CORPUS / "raw" / "_people"
+CHAPTER_LISTS = CORPUS / "raw" / "podcast-timestamps"
 DEVREL = PODCAST / "devrel-open-source-machine-learning.md"
+
+
+def corpus_files(folder: Path) -> list[Path]:
+    """The files of a corpus folder: counts a test expects derive from these, not a number."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
 def need_corpus() -> None:

@@ -401,6 +401,7 @@ async def most_shared(
     return tuple(shared)
 
 
+# Not storage.text.word_tokens: a topic is shown as typed, so c++, node.js and accents stay.
 def normalise_query(query: str) -> str:
     """``"  Feature   Stores?"`` -> ``"feature stores"``: the form searches are counted in."""
     return " ".join(re.findall(r"\w[\w+#.-]*", query.lower())).strip(".")

@@ -191,12 +191,6 @@ async def record_skip(store: Store, kind: str, key: str, *, now: datetime) -> bo
 WATERMARK = "announce_watermark"
 
 
-async def arrival_seq(store: Store) -> int:
-    """The newest arrival's sequence number (0 for an empty catalogue)."""
-    row = await store.fetchone("SELECT coalesce(max(seq), 0) AS seq FROM digest_arrivals")
-    return int(row["seq"])
-
-
 async def announce_watermark(store: Store) -> int:
     """The arrival after which the serving bot announces; set to "now" the first time asked,
     so a bot started on a full catalogue announces none of it."""

@@ -6,7 +6,7 @@ import json
 import re
 
 from storage.db import Store
-from storage.models import Chapter, Episode
+from storage.models import Chapter, Episode, EpisodeTiming
 
 _COLUMNS = (
     "e.id, e.title, e.guests, e.date, e.duration, e.url, e.links, e.topics, e.season, e.number,"
@@ -34,7 +34,7 @@ async def _episode(store: Store, row) -> Episode:  # noqa: ANN001
         chapters=tuple(Chapter(c["title"], c["start"]) for c in chapters),
         source_path=row["source_path"],
         source_format=row["source_format"],
-        timing=row["timing"],
+        timing=EpisodeTiming(row["timing"]),
         ingested_at=row["ingested_at"],
         passage_count=row["passage_count"],
     )
@@ -65,6 +65,7 @@ async def get_episode(store: Store, episode_id: str) -> Episode | None:
 # turned into spaces; the words looked for are runs of letters and digits, so none of them holds
 # one. SQLite's lower() and LIKE fold ASCII letters only, which ids and most titles are.
 _SEPARATORS = " -_:;,.!?'\"“”‘’()[]{}/\\|&+*#@–—…"
+# Not search's index tokens: accents stay, as they do in the words compared against.
 _WORD = re.compile(r"[^\W_]+")
 MAX_FIND_WORDS = 12
 

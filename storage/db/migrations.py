@@ -57,7 +57,7 @@ async def _digest_archive_stable(conn: aiosqlite.Connection) -> None:
         "CREATE TABLE archive_quotes ("
         " episode_id TEXT NOT NULL,"  # no foreign key: it outlives the episode's rows
         " start REAL NOT NULL,"  # the quote's second in the episode
-        " text_key TEXT NOT NULL,"  # storage.activity.digest.passage_key of the passage's words
+        " text_key TEXT NOT NULL,"  # storage.text.passage_key of the passage's words
         " used_at TEXT NOT NULL)"
     )
     async with conn.execute(

@@ -6,12 +6,12 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
 import aiosqlite
 
+from storage.clock import now_iso
 from storage.db.migrations import FORMER_NAMES, MIGRATIONS
 
 
@@ -40,10 +40,6 @@ def failure_kind(exc: BaseException) -> FailureKind | None:
     if isinstance(exc, sqlite3.Error | StoreError):
         return FailureKind.DATABASE
     return None
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Store:
@@ -112,8 +108,9 @@ class Store:
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.execute("PRAGMA busy_timeout = 5000")
             if path != ":memory:":
-                # New files only (a no-op once tables exist): paragraphs of 1-2 KB overflow
-                # 4 KB pages of the segments table and waste a fifth of it; 8 KB pages do not.
+                # New files only (a no-op once tables exist). Chosen for the former segments
+                # table, whose 1-2 KB paragraphs overflowed 4 KB pages; segments are one blob per
+                # episode now (episode_segments) and the size was not measured again since.
                 await conn.execute("PRAGMA page_size = 8192")
                 await conn.execute("PRAGMA journal_mode = WAL")
                 await conn.execute("PRAGMA synchronous = NORMAL")
@@ -198,7 +195,7 @@ class Store:
                     await migration.run(conn)
                 await conn.execute(
                     "INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)",
-                    (migration.name, utc_now()),
+                    (migration.name, now_iso()),
                 )
             applied.append(migration.name)
         return applied

@@ -8,7 +8,6 @@ the file saved as UTF-16 by a Windows editor, the sidecar with ``date: 12/03/202
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from storage.catalogue import youtube_id
+from storage.clock import iso_date, iso_duration, parse_clock
 from storage.ingest.formats import ParseError
 from storage.ingest.formats.yaml_fields import check_episode_id, load_yaml
 from storage.models import Chapter, EpisodeMeta
@@ -288,19 +288,12 @@ class SidecarError(ParseError):
 
 def check_date(value: Any, label: str) -> str:
     """A publication date as ``YYYY-MM-DD``, or a ParseError naming ``label``."""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value).strip()
-    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?:[T ][\d:.+Z-]*)?", text)
-    if m:
-        try:
-            return dt.date.fromisoformat(m[1]).isoformat()
-        except ValueError:
-            pass
+    date = iso_date(value)
+    if date is not None:
+        return date
     raise ParseError(
-        f"{label} {text!r} is not a date; write it as YYYY-MM-DD (for example 2024-03-12)"
+        f"{label} {str(value).strip()!r} is not a date; write it as YYYY-MM-DD "
+        "(for example 2024-03-12)"
     )
 
 
@@ -332,14 +325,11 @@ def _seconds(value: Any, label: str) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
         return float(value)
     text = str(value).strip()
-    m = re.fullmatch(r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:\.\d+)?", text)
-    if m:
-        h, mi, s = m.groups()
-        return int(h or 0) * 3600 + int(mi) * 60 + int(s)
-    m = re.fullmatch(r"PT?(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?", text, re.I)
-    if m and any(m.groups()):
-        h, mi, s = m.groups()
-        return int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
+    seconds = parse_clock(text, fraction=True)
+    if seconds is None:
+        seconds = iso_duration(text)
+    if seconds is not None:
+        return seconds
     raise ParseError(f"{label} {text!r} is not a time; give seconds, H:MM:SS or MM:SS")
 
 

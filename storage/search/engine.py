@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 from storage.catalogue import deep_link
 from storage.db import Store
-from storage.models import Hit, SearchResult
+from storage.models import EpisodeTiming, Hit, SearchResult
 from storage.search.glossary import Glossary, active_glossary
 from storage.search.index import SearchCache, search_cache
-from storage.search.plan import COMMON_SHARE, Alt, Group, Plan, make_plan
+from storage.search.plan import COMMON_SHARE, Alt, Group, Plan, Role, make_plan
 from storage.search.query import STOP_WORDS, parse_query, token_spans, tokens
 from storage.search.quotes import make_quote, tidy
 from storage.timing import passage_word_times
@@ -71,7 +71,7 @@ EPISODE_DECAY = 0.7
 # Passages this short ("Yes, Argo.") make poor quotes.
 SHORT_WORDS = 8
 # Episodes whose every word has its own time: captions, and edited text aligned to captions.
-PRECISE_TIMING = ("captions-aligned", "as-given")
+PRECISE_TIMING = (EpisodeTiming.CAPTIONS_ALIGNED, EpisodeTiming.AS_GIVEN)
 
 
 @dataclass
@@ -84,7 +84,6 @@ class Candidate:
     speaker: str | None
     chapter: str | None
     text: str
-    bm25: float = 0.0
     score: float = 0.0
     coverage: float = 0.0
     # Stems of the matched alternatives, each with its group's weight (for choosing the quote).
@@ -95,7 +94,8 @@ class Candidate:
 _COLUMNS = "p.id, p.episode_id, p.idx, p.start, p.end, p.speaker, p.chapter, p.text"
 
 
-def _quote(text: str) -> str:
+def _fts_phrase(text: str) -> str:
+    """``text`` as one FTS5 string: the MATCH syntax for a phrase (its double quotes doubled)."""
     return '"' + text.replace('"', '""') + '"'
 
 
@@ -106,12 +106,12 @@ def _alt_expr(alt: Alt) -> str:
     # walk through every passage that says "a".
     words = list(alt.words)
     if all(w in STOP_WORDS for w in words):
-        return _quote(" ".join(words))  # "to be or not to be": only the phrase says it
+        return _fts_phrase(" ".join(words))  # "to be or not to be": only the phrase says it
     while len(words) > 1 and words[0] in STOP_WORDS:
         words.pop(0)
     while len(words) > 1 and words[-1] in STOP_WORDS:
         words.pop()
-    return _quote(" ".join(words))
+    return _fts_phrase(" ".join(words))
 
 
 def group_expr(group: Group) -> str | None:
@@ -120,7 +120,7 @@ def group_expr(group: Group) -> str | None:
     parts = [_alt_expr(a) for a in group.alts if not a.ambiguous]
     ambiguous = [a for a in group.alts if a.ambiguous]
     if ambiguous and group.context_words:
-        ctx = " OR ".join(dict.fromkeys(_quote(" ".join(c)) for c in group.context_words))
+        ctx = " OR ".join(dict.fromkeys(_fts_phrase(" ".join(c)) for c in group.context_words))
         amb = " OR ".join(_alt_expr(a) for a in ambiguous)
         parts.append(f"(({amb}) AND ({ctx}))")
     if not parts:
@@ -215,7 +215,7 @@ class _Retriever:
             return 0
         for r in rows:
             if r[0] not in self.found:
-                self.found[r[0]] = Candidate(*tuple(r)[:8], bm25=-r[8])
+                self.found[r[0]] = Candidate(*tuple(r)[:8])
         return len(rows)
 
     async def add_passages(
@@ -367,10 +367,10 @@ class _Scorer:
     def __init__(self, cache: SearchCache, plan: Plan):
         self.cache, self.plan = cache, plan
         self.required = plan.required
-        self.scored_groups = [g for g in plan.groups if g.role != "name" or not self.required]
+        self.scored_groups = [g for g in plan.groups if g.role != Role.NAME or not self.required]
         self.meta_groups = self.required or plan.groups
         self.total = sum(g.idf for g in self.meta_groups) or 1.0
-        self.names = [g for g in plan.groups if g.role == "name"]
+        self.names = [g for g in plan.groups if g.role == Role.NAME]
         # Surface words worth looking at: those whose stem starts an alternative or context.
         firsts = {a.stems[0] for g in self.scored_groups for a in g.alts if a.stems}
         firsts |= {c[0] for g in self.scored_groups for c in g.context if c}
@@ -587,12 +587,12 @@ class _Scorer:
                 continue
             c.matched += [(a, g.idf) for a in m.alts]
             tfn = tf * (K1 + 1) / (tf + norm)
-            factor = 1.0 if g.role == "required" else 0.5
+            factor = 1.0 if g.role == Role.REQUIRED else 0.5
             text_score += factor * g.idf * weight * tfn
-            if g.role == "required":
+            if g.role == Role.REQUIRED:
                 in_text.add(gi)
                 covered += g.idf * min(weight / 0.9, 1.0)
-            if via and g.role != "name":
+            if via and g.role != Role.NAME:
                 c.via.append(via)
             hit_positions.append(sorted(positions))
         c.chapter = c.chapter or self.cache.chapter_at(c.episode_id, c.start)
@@ -839,7 +839,7 @@ async def _ranked(store: Store, cache: SearchCache, plan: Plan, want: int) -> li
         CHAPTER_PASSAGES,
     )
     for g in plan.groups:
-        if g.role == "name" and not required:
+        if g.role == Role.NAME and not required:
             for ep in sorted(g.guest_episodes)[:3]:
                 if plan.allowed is None or ep in plan.allowed:
                     await retriever.add_passages(ep, 0.0, 4)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 import weakref
 from array import array
 from bisect import bisect_left, bisect_right
@@ -20,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from storage.db import Store
+from storage.models import EpisodeTiming
 from storage.search.query import STOP_WORDS, tokens
 
 # Words that occur in fewer passages are left out of typo correction: they are as likely to
@@ -39,7 +39,7 @@ class EpisodeInfo:
     topics: tuple[str, ...]
     season: int | None
     number: int | None
-    timing: str  # as-given (captions), interpolated (edited) or captions-aligned
+    timing: EpisodeTiming
     first_id: int  # passage ids of the episode lie in [first_id, last_id]
     last_id: int
     passages: int
@@ -90,7 +90,6 @@ class SearchCache:
     chapter_titles: list[str] = field(default_factory=list)
     # Stem -> the chapters whose titles contain it.
     chapter_index: dict[str, array] = field(default_factory=dict)
-    built_in: float = 0.0  # seconds the build took
 
     def episodes_with_word(self, word: str, *, prefix: bool, guests: bool = False) -> set[str]:
         """Episodes whose id, title or guests (or only guests) have ``word`` (or a word
@@ -251,7 +250,6 @@ def _is_name(speaker: str) -> bool:
 
 
 async def build_cache(store: Store, signature: tuple) -> SearchCache:
-    started = time.perf_counter()
     cache = SearchCache(signature=signature)
     rows = await store.fetchall("SELECT term, doc FROM search_words_vocab")
     cache.words = {r[0]: r[1] for r in rows}
@@ -352,7 +350,7 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
             topics=_json_list(r["topics"]),
             season=r["season"],
             number=r["number"],
-            timing=r["timing"],
+            timing=EpisodeTiming(r["timing"]),
             first_id=span[0],
             last_id=span[1],
             passages=span[2],
@@ -396,5 +394,4 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
                 found = chapter_index[s] = array("I")
             found.append(k)
     cache.chapter_index = chapter_index
-    cache.built_in = time.perf_counter() - started
     return cache

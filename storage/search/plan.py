@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -48,11 +49,20 @@ class Alt:
     ambiguous: bool = False  # an everyday word: counts only where context supports it
 
 
+class Role(StrEnum):
+    """What a group is to a passage."""
+
+    REQUIRED = "required"  # a passage must say it
+    OPTIONAL = "optional"  # counts when said (a weak word, "tell", "episode")
+    NAME = "name"  # a person: boosts what they say and the episodes they guest on
+    DROP = "drop"  # left out before the search (nothing to look for, or outweighed)
+
+
 @dataclass
 class Group:
     label: str
     alts: list[Alt]
-    role: str = "required"  # required | optional | name
+    role: Role = Role.REQUIRED
     idf: float = 0.0
     df: int = 0
     context: tuple[tuple[str, ...], ...] = ()  # stems of context words (for ambiguous alts)
@@ -79,7 +89,7 @@ class Plan:
 
     @property
     def required(self) -> list[Group]:
-        return [g for g in self.groups if g.role == "required"]
+        return [g for g in self.groups if g.role == Role.REQUIRED]
 
     def suggestion(self, text: str) -> str | None:
         """The query with corrections applied, for "did you mean"."""
@@ -109,10 +119,6 @@ QUESTION_WORDS = frozenset("how when why what where who".split())
 
 def idf(df: int, n: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-
-def _phrase(words: tuple[str, ...]) -> str:
-    return " ".join(words)
 
 
 # ---------------------------------------------------------------------------- filters
@@ -316,7 +322,7 @@ async def make_plan(
         drafts.append(_term_group(cache, term, plan, n))
         i += 1
 
-    groups = [g for g in drafts if g.role != "drop"]
+    groups = [g for g in drafts if g.role != Role.DROP]
     if not groups and positive:
         # Only stop words: look for them as a phrase ("to be or not to be").
         words = tuple(all_words)
@@ -327,17 +333,17 @@ async def make_plan(
                 f"“{positive[0].raw}” is too common to search for on its own; add a word."
             )
             plan.nothing = True
-    if groups and all(g.role == "optional" for g in groups):
+    if groups and all(g.role == Role.OPTIONAL for g in groups):
         # Only words like "podcast": they are what to look for.
         for g in groups:
-            g.role = "required"
-    elif groups and all(g.role != "required" for g in groups):
+            g.role = Role.REQUIRED
+    elif groups and all(g.role != Role.REQUIRED for g in groups):
         # Only names (and maybe "episode with"): the people are what to look for; their
         # episodes and their words count (see the scorer).
         for g in groups:
-            if g.role == "optional":
-                g.role = "drop"
-        groups = [g for g in groups if g.role != "drop"]
+            if g.role == Role.OPTIONAL:
+                g.role = Role.DROP
+        groups = [g for g in groups if g.role != Role.DROP]
     plan.groups = groups[:MAX_GROUPS]
     plan.exclude = [Alt(t.words) for t in parsed.negative]
     if parsed.negative and not plan.groups and not parsed.filters.any:
@@ -380,7 +386,7 @@ async def make_plan(
     plan.exclude = [Alt(a.words, stemmed(a.words)) for a in plan.exclude]
     plan.career = tuple(stemmed(c) for c in plan.career)
     for g in plan.groups:
-        if g.role == "name":
+        if g.role == Role.NAME:
             plan.named |= set(g.guest_episodes)
     return plan
 
@@ -452,12 +458,12 @@ def _term_group(cache: SearchCache, term: Term, plan: Plan, n: int) -> Group:
         return Group(term.raw, alts)
     word = words[0]
     if word in STOP_WORDS:
-        return Group(term.raw, [], role="drop")
+        return Group(term.raw, [], role=Role.DROP)
     df = cache.words.get(word, 0)
     name = _name_group(cache, term, n)
     if name is not None:
         return name
-    role = "optional" if word in WEAK_WORDS else "required"
+    role = Role.OPTIONAL if word in WEAK_WORDS else Role.REQUIRED
     alts = [Alt(words)]
     known = df > 0 or cache.stem.get(word) in cache.stem_df
     if not known and not word.isdigit():
@@ -504,7 +510,7 @@ def _name_group(cache: SearchCache, term: Term, n: int) -> Group | None:
     return Group(
         term.raw,
         [Alt(words, weight=0.5)],
-        role="name",
+        role=Role.NAME,
         speakers=frozenset(speakers or ()),
         guest_episodes=frozenset(episodes or ()),
     )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
+
+from storage.clock import period_bound
 
 # Long pastes are cut here; enough for any sentence someone remembers.
 MAX_QUERY_CHARS = 2000
@@ -60,13 +61,14 @@ def syntax_line() -> str:
 
 # Contractions and possessives: "who's" is "who", "Hugo's" is "Hugo", "don't" is "don".
 _CONTRACTION = re.compile(r"(?i)['’](s|re|ve|ll|d|m|t)$")
-_DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
 
 
-def fold_word(word: str) -> str:
+# Not storage.text.word_tokens: this must equal SQLite's unicode61 remove_diacritics exactly
+# (lower(), combining marks only, ß kept), or a typed word would miss its own index token.
+def fold_as_index(word: str) -> str:
     """Lower case without accents, as the index's ``remove_diacritics`` tokenizer stores it.
 
-    >>> fold_word("Müller")
+    >>> fold_as_index("Müller")
     'muller'
     """
     word = word.lower()
@@ -87,14 +89,14 @@ def tokens(text: str) -> list[str]:
     found = _TOKEN.findall(text.lower())
     if text.isascii():
         return found
-    return [w if w.isascii() else fold_word(w) for w in found]
+    return [w if w.isascii() else fold_as_index(w) for w in found]
 
 
 def token_spans(text: str) -> list[tuple[str, int, int]]:
     """Index tokens of ``text`` with their character offsets (for quoting around a match)."""
     if text.isascii():
         return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text.lower())]
-    return [(fold_word(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    return [(fold_as_index(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
 @dataclass(frozen=True)
@@ -103,15 +105,13 @@ class Term:
 
     ``words`` are index tokens. ``kind`` is ``word`` (one token), ``compound`` (one written
     word the index splits, like ``scikit-learn`` or ``A/B``) or ``phrase`` (the user quoted
-    it: the words must appear in this order). ``raw`` is the text as typed, for display;
-    ``capitalised`` records ``Hugo`` versus ``hugo`` (a hint that a word is a name).
+    it: the words must appear in this order). ``raw`` is the text as typed, for display.
     """
 
     words: tuple[str, ...]
     kind: str = "word"
     raw: str = ""
     negated: bool = False
-    capitalised: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,31 +150,6 @@ class ParsedQuery:
         return tuple(t for t in self.terms if t.negated)
 
 
-def parse_date(value: str, *, end: bool) -> str | None:
-    """``2023``, ``2023-06`` or ``2023-06-30`` as an ISO date: the first day of that period,
-    or with ``end`` the last. None when it is not a date.
-
-    >>> parse_date("2024-02", end=True)
-    '2024-02-29'
-    """
-    m = _DATE.match(value.strip())
-    if not m:
-        return None
-    year, month, day = int(m[1]), int(m[2] or 0), int(m[3] or 0)
-    try:
-        if day:
-            return date(year, month, day).isoformat()
-        if month:
-            first = date(year, month, 1)
-            if not end:
-                return first.isoformat()
-            nxt = date(year + (month == 12), month % 12 + 1, 1)
-            return date.fromordinal(nxt.toordinal() - 1).isoformat()
-        return date(year, 12, 31).isoformat() if end else date(year, 1, 1).isoformat()
-    except ValueError:
-        return None
-
-
 def _read_value(text: str, i: int) -> tuple[str, int]:
     """A filter value at ``text[i:]``: a quoted string or up to the next space."""
     if i < len(text) and text[i] in _QUOTES:
@@ -197,7 +172,7 @@ def _chunk_term(chunk: str, negated: bool) -> Term | None:
     if not words:
         return None
     kind = "compound" if len(words) > 1 else "word"
-    return Term(words, kind, chunk, negated, chunk[:1].isupper())
+    return Term(words, kind, chunk, negated)
 
 
 def parse_query(text: str) -> ParsedQuery:
@@ -229,7 +204,7 @@ def parse_query(text: str) -> ParsedQuery:
             if value:
                 i = j
                 if name in ("after", "before"):
-                    parsed = parse_date(value, end=name == "before")
+                    parsed = period_bound(value, end=name == "before")
                     if parsed is None:
                         notices.append(
                             f"{m.group(1)}:{value} is not a date (use YYYY-MM-DD, YYYY-MM or "
@@ -254,7 +229,7 @@ def parse_query(text: str) -> ParsedQuery:
                 inner = text[i + 1 : j]
                 words = tuple(tokens(inner))
                 if words:
-                    terms.append(Term(words, "phrase", inner.strip(), negated, False))
+                    terms.append(Term(words, "phrase", inner.strip(), negated))
                 i = j + 1
                 continue
             i += 1  # an unclosed quote: the rest are plain words

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from storage.text import clean
+from storage.text import clean, sentence_spans
 
 MAX_CHARS = 300
 # Below this a quote reads as a fragment; we add a neighbouring sentence.
@@ -27,7 +27,6 @@ _CLAUSE_OPENERS = {
     "whether", "while", "although", "though", "since",
 }  # fmt: skip
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]*[A-Z0-9])")
 # Annotations that survive cleaning when the source forgot the closing bracket: "[laughs Okay."
 _LOOSE_ANNOTATION = re.compile(
     r"\[\s*(?:laughs?|laughter|chuckles?|cross-?talk|inaudible|audio cuts out|music|applause|"
@@ -53,16 +52,6 @@ def tidy(text: str) -> str:
     if "[" in text:
         text = _LOOSE_ANNOTATION.sub(" ", text)
     return clean(text)
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) character spans of the sentences of ``text``."""
-    spans, pos = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        spans.append((pos, m.start()))
-        pos = m.end()
-    spans.append((pos, len(text)))
-    return [(a, b) for a, b in spans if b > a]
 
 
 def _time_at(text: str, char: int, start: float, end: float) -> float:
@@ -149,7 +138,7 @@ def make_quote(
             return word_times[min(len(text[:char].split()), len(word_times) - 1)]
         return _time_at(text, char, start, end)
 
-    spans = _sentences(text)
+    spans = sentence_spans(text)
     hits = [(m[0], m[2] if len(m) > 2 else 1.0) for m in matches]
 
     def weight(span: tuple[int, int]) -> float:

@@ -17,14 +17,13 @@ Pure functions, no database: ``storage.timing.tracks`` stores and applies the re
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz.distance import LCSseq
 
+from storage.text import normalise_word, word_tokens
 from storage.timing.passages import SPEECH_RATE
 
 # n-gram sizes tried for anchors, longest first, in every region, with the largest region (in
@@ -38,20 +37,6 @@ MAX_FILL = 80
 # half, for a short one) and MIN_DENSITY of the words in the part they cover are found.
 MIN_MATCHED = 50
 MIN_DENSITY = 0.5
-
-_ALNUM = re.compile(r"[^\W_]+")
-
-
-def word_tokens(word: str) -> list[str]:
-    """The comparable pieces of a word: case, accents and punctuation gone, split at hyphens.
-
-    Splitting lets "open-source" meet the captions' "open source" and "A/B" meet "a b".
-
-    >>> word_tokens("Open-Source,")
-    ['open', 'source']
-    """
-    folded = unicodedata.normalize("NFKD", word.casefold())
-    return _ALNUM.findall(folded)
 
 
 def tokenise(words: Sequence[str]) -> tuple[list[str], list[int]]:
@@ -274,10 +259,6 @@ def phrase_matches(
     >>> phrase_matches([["the", "Argo", "scheduler"]], "with the argo scheduler, so".split(), 3)
     [(0, 1)]
     """
-    from bisect import bisect_right
-
-    from storage.text import normalise_word
-
     norm = [normalise_word(w) for w in words]
     starts, pos = [], 1
     for w in norm:

@@ -24,14 +24,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import ceil
 
-from storage.models import Passage, Segment
+from storage.models import Passage, Segment, TranscriptKind
 from storage.text import clean, sentences, starts_turn
 
 # Passage size, in words (speech runs at about 2.5 words a second).
 TARGET_WORDS = 55
 MAX_WORDS = 90
 MIN_WORDS = 18
-MAX_SECONDS = 40.0
+MAX_PASSAGE_SECONDS = 40.0
 PAUSE_SECONDS = 4.0
 # Edited paragraphs whose timestamps jump (cut material, or a slip in the file) by more than
 # this beyond their words' length are not joined into one passage.
@@ -45,7 +45,7 @@ LAST_WORD_SECONDS = 1.5
 # How many words a cut may move to land between paragraphs (or, in captions, sentences).
 _PARAGRAPH_PULL = 12
 _SENTENCE_PULL = 5
-_SENTENCE_ENDS = (".", "!", "?", "…", '."', ".”", "?”", "!”", ".)", "?)")
+_SENTENCE_FINAL_SUFFIXES = (".", "!", "?", "…", '."', ".”", "?”", "!”", ".)", "?)")
 # Unpunctuated captions have no sentences: cut where a clause likely starts, not after a word
 # that cannot end one ("host of the banished | ingredients podcast" loses the show's name).
 _CLAUSE_STARTS = frozenset(
@@ -64,14 +64,14 @@ def segment_words(segments: Sequence[Segment]) -> list[list[str]]:
 
 
 def word_times(
-    segments: Sequence[Segment], kind: str, per_segment: list[list[str]] | None = None
+    segments: Sequence[Segment], kind: TranscriptKind, per_segment: list[list[str]] | None = None
 ) -> list[float]:
     """A start time for every word of the cleaned word stream."""
     if per_segment is None:
         per_segment = segment_words(segments)
     times: list[float] = []
     n = len(segments)
-    if kind == "captions":
+    if kind == TranscriptKind.CAPTIONS:
         floor = 0.0
         for i, (seg, ws) in enumerate(zip(segments, per_segment, strict=True)):
             if not ws:
@@ -151,7 +151,7 @@ def _pieces(per_segment: list[list[str]]) -> _Pieces:
 
 
 def build_passages(
-    segments: Sequence[Segment], kind: str, times: Sequence[float] | None = None
+    segments: Sequence[Segment], kind: TranscriptKind, times: Sequence[float] | None = None
 ) -> list[Passage]:
     """Cut an episode's segments into passages; ``times`` overrides :func:`word_times`.
 
@@ -167,7 +167,7 @@ def build_passages(
     if total == 0:
         return []
     pieces = _pieces(per_segment)
-    captions = kind == "captions"
+    captions = kind == TranscriptKind.CAPTIONS
     passages: list[Passage] = []
     run_start = 0
     n = len(pieces.seg_of)
@@ -209,7 +209,7 @@ def _split_run(
     seg_of, first, text = pieces.seg_of, pieces.first, pieces.text
     words = pieces.end_word(b) - first[a]
     span = _time(times, pieces.end_word(b) - 1) - times[first[a]]
-    if b - a == 1 or (words <= MAX_WORDS and (not captions or span <= MAX_SECONDS)):
+    if b - a == 1 or (words <= MAX_WORDS and (not captions or span <= MAX_PASSAGE_SECONDS)):
         return [(a, b)]
     parts = max(1, round(words / TARGET_WORDS))
     while words / parts > MAX_WORDS:
@@ -249,7 +249,9 @@ def _split_run(
             continue
         n = pieces.end_word(y) - first[x]
         s = _time(times, pieces.end_word(y) - 1) - times[first[x]]
-        if y - x > 1 and (n > MAX_WORDS or (captions and s > MAX_SECONDS and n >= MIN_WORDS)):
+        if y - x > 1 and (
+            n > MAX_WORDS or (captions and s > MAX_PASSAGE_SECONDS and n >= MIN_WORDS)
+        ):
             out.extend(_split_run(pieces, times, x, y, captions))
         else:
             out.append((x, y))
@@ -261,7 +263,7 @@ def _caption_cut_bonus(before: str, after: str) -> float:
 
     Any cut at a sentence end or before a likely clause start within reach beats any other.
     """
-    if before.endswith(_SENTENCE_ENDS):
+    if before.endswith(_SENTENCE_FINAL_SUFFIXES):
         return 4 * _PARAGRAPH_PULL
     last = before.rsplit(" ", 1)[-1].lower().strip(",;:")
     first = after.split(" ", 1)[0].lower().strip(",;:")

@@ -32,16 +32,22 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.db import Store, utc_now
-from storage.models import EpisodeMeta, FileOutcome, Outcome, Segment, Transcript
+from storage.clock import now_iso
+from storage.db import Store
+from storage.models import (
+    EpisodeMeta,
+    EpisodeTiming,
+    FileOutcome,
+    Outcome,
+    Segment,
+    Transcript,
+    TranscriptKind,
+)
 from storage.segments import unpack as unpack_segments
 from storage.timing.align import Alignment, align
 from storage.timing.passages import segment_words, word_times
 
 log = logging.getLogger(__name__)
-
-# episodes.timing of an edited episode timed by captions (others: interpolated, as-given).
-ALIGNED = "captions-aligned"
 
 
 def pack_times(times: Sequence[float]) -> bytes:
@@ -85,7 +91,9 @@ def _flat(per_segment: list[list[str]]) -> list[str]:
 def track_of(episode_id: str, meta: EpisodeMeta, transcript: Transcript) -> CaptionTrack:
     per_segment = segment_words(transcript.segments)
     # At the precision they are stored in, so aligning now or after a reload gives equal times.
-    times = tuple(round(t * 100) / 100 for t in word_times(transcript.segments, "captions"))
+    times = tuple(
+        round(t * 100) / 100 for t in word_times(transcript.segments, TranscriptKind.CAPTIONS)
+    )
     return CaptionTrack(episode_id, meta.youtube_id, tuple(_flat(per_segment)), times)
 
 
@@ -111,7 +119,7 @@ async def _store_track(
         " ingested_at = excluded.ingested_at",
         (
             track.id, track.youtube_id, None, " ".join(track.words),
-            pack_times(track.times), None, str(path.resolve()), fmt, digest, utc_now(),
+            pack_times(track.times), None, str(path.resolve()), fmt, digest, now_iso(),
         ),
     )  # fmt: skip
 
@@ -163,7 +171,7 @@ def _load_track(row) -> CaptionTrack:  # noqa: ANN001
 
 def _align(segments: Sequence[Segment], track: CaptionTrack) -> Alignment:
     per_segment = segment_words(segments)
-    own = word_times(segments, "edited", per_segment)
+    own = word_times(segments, TranscriptKind.EDITED, per_segment)
     return align(_flat(per_segment), track.words, track.times, fallback=own)
 
 
@@ -173,7 +181,9 @@ async def _take_times(
     """Re-time an edited episode from its captions, and make the captions its track."""
     await _retime_passages(conn, episode_id, result.times)
     await _store_word_times(conn, episode_id, result.times)
-    await conn.execute("UPDATE episodes SET timing = ? WHERE id = ?", (ALIGNED, episode_id))
+    await conn.execute(
+        "UPDATE episodes SET timing = ? WHERE id = ?", (EpisodeTiming.CAPTIONS_ALIGNED, episode_id)
+    )
     await conn.execute(
         "UPDATE caption_tracks SET episode_id = ?, coverage = ? WHERE id = ?",
         (episode_id, round(result.coverage, 4), track.id),
@@ -197,7 +207,7 @@ async def apply_captions(
         >>> async with store.transaction() as conn:                              # doctest: +SKIP
         ...     note = await apply_captions(conn, "devrel", meta, transcript)
     """
-    if transcript.kind == "edited":
+    if transcript.kind == TranscriptKind.EDITED:
         tracks = await _rows(
             conn,
             "SELECT id, youtube_id, words, times FROM caption_tracks"
@@ -254,7 +264,7 @@ async def attach_captions(
             stored
             and stored[0]["source_hash"] == digest
             and stored[0]["episode_id"] == target["id"]
-            and target["timing"] == ALIGNED
+            and target["timing"] == EpisodeTiming.CAPTIONS_ALIGNED
         ):
             return FileOutcome(
                 name, Outcome.UNCHANGED, target["id"], target["title"], message="unchanged, skipped"

@@ -49,7 +49,7 @@ def frozen(monkeypatch: pytest.MonkeyPatch):
     """
     clock = {"now": NOW}
     monkeypatch.setattr(bot.scheduler, "now_utc", lambda: clock["now"])
-    monkeypatch.setattr(storage.ingest.pipeline, "utc_now", lambda: iso(clock["now"]))
+    monkeypatch.setattr(storage.ingest.pipeline, "now_iso", lambda: iso(clock["now"]))
     return clock
 
 

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from storage.models import Transcript
 
+# No transcript runs a day; a time beyond that is a typo or a unit mix-up (ms for s).
+MAX_EPISODE_SECONDS = 24 * 3600
+
 
 class ParseError(Exception):
     """Input a parser cannot take: ``line`` (1-based, or None) and what to do about it."""

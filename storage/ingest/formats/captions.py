@@ -9,18 +9,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from storage.clock import clock_seconds
 from storage.ingest.formats.base import Format, NotATranscript, ParseError
 from storage.ingest.formats.cues import check_order, check_time
-from storage.models import Chapter, EpisodeMeta, Segment, Transcript
+from storage.models import Chapter, EpisodeMeta, Segment, Transcript, TranscriptKind
 
 _LINE = re.compile(r"^\s*(?:\[)?(?:(\d{1,2}):)?(\d{1,3}):(\d{2})(?:[.,](\d{1,3}))?(?:\])?\s*(.*)$")
-
-
-def _seconds(h: str | None, m: str, s: str, frac: str | None) -> float:
-    value = int(h or 0) * 3600 + int(m) * 60 + int(s)
-    if frac:
-        value += int(frac) / (10 ** len(frac))
-    return float(value)
 
 
 def timed_lines(text: str) -> list[tuple[int, float, str]]:
@@ -45,7 +39,7 @@ def timed_lines(text: str) -> list[tuple[int, float, str]]:
         h, mi, s, frac, rest = m.groups()
         if int(s) >= 60 or (h is not None and int(mi) >= 60):
             raise ParseError(f"impossible time {raw.split()[0]!r} (seconds or minutes ≥ 60)", no)
-        out.append([no, _seconds(h, mi, s, frac), rest.strip()])
+        out.append([no, clock_seconds(h, mi, s, frac), rest.strip()])
     return [(no, sec, body) for no, sec, body in out]
 
 
@@ -92,7 +86,10 @@ def parse(text: str, path: Path) -> Transcript:
         for i, s in enumerate(segments)
     ]
     return Transcript(
-        meta=EpisodeMeta(), segments=tuple(segments), format="captions", kind="captions"
+        meta=EpisodeMeta(),
+        segments=tuple(segments),
+        format="captions",
+        kind=TranscriptKind.CAPTIONS,
     )
 
 

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from storage.ingest.formats.base import ParseError
-from storage.models import EpisodeMeta, Segment, Transcript
+from storage.clock import clock_seconds, exact_clock
+from storage.ingest.formats.base import MAX_EPISODE_SECONDS, ParseError
+from storage.models import EpisodeMeta, Segment, Transcript, TranscriptKind
+from storage.text import TURN_MARK, starts_turn
 
-# No transcript runs a day; a time beyond that is a typo or a unit mix-up (ms for s).
-MAX_SECONDS = 24 * 3600
 # Cues may overlap or step back a little (hand-made SRT does); further back is a misordered file.
 MAX_BACKSTEP = 30.0
 
@@ -39,34 +39,17 @@ _NOT_NAMES = {
     "link", "links", "http", "https", "todo", "re", "subject", "date", "time", "chapter",
     "part", "summary", "transcript", "answer", "question", "translation", "caption", "music",
 }  # fmt: skip
-_DASH_TURN = re.compile(r"^\s*(?:[-–—]\s+|>>\s*)")
-_MID_DASH_TURN = re.compile(r"(?<=[.!?…,\"”])\s+(?=(?:[-–—]\s+|>>\s*)\S)")
+_MID_TURN = re.compile(rf"(?<=[.!?…,\"”])\s+(?={TURN_MARK}\S)")
 _SPEAKER_NUMBER = re.compile(r"^(?:SPEAKER|Speaker)[ _]?\d+$")
-
-
-def seconds(sign: str, h: str | None, m: str, s: str, frac: str | None) -> float:
-    value = int(h or 0) * 3600 + int(m) * 60 + int(s)
-    if frac:
-        value += int(frac) / 10 ** len(frac)
-    return -float(value) if sign else float(value)
-
-
-def clock(value: float) -> str:
-    """``3723.5`` -> ``1:02:03.5`` for messages."""
-    whole = int(value)
-    h, rem = divmod(whole, 3600)
-    m, s = divmod(rem, 60)
-    frac = f"{value - whole:.3f}"[1:].rstrip("0").rstrip(".")
-    return f"{h}:{m:02d}:{s:02d}{frac}"
 
 
 def check_time(value: float, line: int | None, what: str = "time") -> float:
     """A time in seconds that is possible for a recording, or a ParseError saying why not."""
     if value != value or value < 0:  # NaN or negative
         raise ParseError(f"{what} {value} is negative; times count from the start at 0", line)
-    if value > MAX_SECONDS:
+    if value > MAX_EPISODE_SECONDS:
         raise ParseError(
-            f"{what} {clock(value)} is beyond 24 hours; is it in milliseconds? "
+            f"{what} {exact_clock(value)} is beyond 24 hours; is it in milliseconds? "
             "Times must be in seconds from the start",
             line,
         )
@@ -86,8 +69,8 @@ def parse_timing(line: str, line_no: int) -> tuple[float, float | None, str]:
             raise ParseError(
                 f"impossible time in {line.strip()!r} (minutes or seconds ≥ 60)", line_no
             )
-    start = check_time(seconds(*g[0:5]), line_no, "start time")
-    end = check_time(seconds(*g[5:10]), line_no, "end time")
+    start = check_time(clock_seconds(*g[1:5], negative=bool(g[0])), line_no, "start time")
+    end = check_time(clock_seconds(*g[6:10], negative=bool(g[5])), line_no, "end time")
     # An end before its start is a slip in the file; the next cue's start will do instead.
     return start, (end if end > start else None), g[10].strip()
 
@@ -95,8 +78,8 @@ def parse_timing(line: str, line_no: int) -> tuple[float, float | None, str]:
 def check_order(start: float, previous: float | None, line: int | None) -> None:
     if previous is not None and start < previous - MAX_BACKSTEP:
         raise ParseError(
-            f"time goes back from {clock(previous)} to {clock(start)}; cues must be in time "
-            "order (fix the order, or split the file if it holds two recordings)",
+            f"time goes back from {exact_clock(previous)} to {exact_clock(start)}; cues must be in "
+            "time order (fix the order, or split the file if it holds two recordings)",
             line,
         )
 
@@ -177,7 +160,7 @@ def _split_mid_line(text: str, known: set[str]) -> list[tuple[str | None, bool, 
     Returns (speaker named by a label, whether a label named it, text) for each piece.
     """
     pieces: list[tuple[str | None, bool, str]] = []
-    parts = _MID_DASH_TURN.split(text) if _DASH_TURN.match(text) else [text]
+    parts = _MID_TURN.split(text) if starts_turn(text) else [text]
     for part in parts:
         if known and ": " in part:
             names = "|".join(re.escape(n) for n in sorted(known, key=len, reverse=True))
@@ -215,7 +198,7 @@ def turns(cues: Sequence[Cue], *, labels: bool = True) -> list[Segment]:
             if label is not None:
                 speaker, text = label
                 cue_turns.append(_Turn(speaker, text, line_no))
-            elif _DASH_TURN.match(text):
+            elif starts_turn(text):
                 speaker = None
                 cue_turns.append(_Turn(None, text, line_no))
             elif cue_turns:
@@ -385,4 +368,6 @@ def cue_transcript(
     segments = canonical_speakers(turns(cues, labels=labels_in_use(cues)))
     if not segments:
         raise ParseError("the cues have no text", cues[0].line)
-    return Transcript(EpisodeMeta(), tuple(segments), format=fmt, kind="captions", notes=notes)
+    return Transcript(
+        EpisodeMeta(), tuple(segments), format=fmt, kind=TranscriptKind.CAPTIONS, notes=notes
+    )

@@ -8,20 +8,16 @@ unquoted ``time`` values (``sec`` is used instead), ``=`` left at the start of a
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from storage.catalogue import youtube_id
-from storage.ingest.formats.base import Format, NotATranscript, ParseError
+from storage.clock import iso_date, iso_duration, parse_clock
+from storage.ingest.formats.base import MAX_EPISODE_SECONDS, Format, NotATranscript, ParseError
 from storage.ingest.formats.yaml_fields import YamlLoader, check_episode_id, load_yaml
-from storage.models import Chapter, EpisodeMeta, Segment, Transcript
-
-_DURATION = re.compile(r"^P(?:T)?(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?$", re.I)
-_CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
-MAX_SECONDS = 24 * 3600
+from storage.models import Chapter, EpisodeMeta, Segment, Transcript, TranscriptKind
 
 
 class _LineLoader(YamlLoader):
@@ -74,35 +70,19 @@ def episode_id_from_path(path: Path) -> str:
 def parse_duration(value: Any) -> float | None:
     if isinstance(value, int | float):
         return float(value)
-    if not isinstance(value, str):
-        return None
-    m = _DURATION.match(value.strip())
-    if m and any(m.groups()):
-        h, mi, s = m.groups()
-        return int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
-    return None
+    return iso_duration(value) if isinstance(value, str) else None
 
 
 def _date(value: Any) -> str | None:
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}", value.strip()):
-        return value.strip()[:10]
-    return None
+    # The site's own dates, read as written (a quirky one is kept, never refused).
+    return iso_date(value, checked=False)
 
 
 def _clock(value: Any) -> float | None:
     """``'1:02:03'`` -> 3723; YAML 1.1 already turned unquoted ``1:23`` into 83."""
     if isinstance(value, int):
         return float(value)
-    if isinstance(value, str):
-        m = _CLOCK.match(value.strip())
-        if m:
-            h, mi, s = m.groups()
-            return int(h or 0) * 3600 + int(mi) * 60 + int(s)
-    return None
+    return parse_clock(value) if isinstance(value, str) else None
 
 
 def _str_list(value: Any) -> tuple[str, ...]:
@@ -130,7 +110,7 @@ def meta_from_front_matter(data: dict[str, Any], path: Path) -> EpisodeMeta:
     for clip in data.get("quotableClips") or []:
         if isinstance(clip, dict) and clip.get("name") is not None:
             start = clip.get("startOffset")
-            if isinstance(start, int | float) and 0 <= start <= MAX_SECONDS:
+            if isinstance(start, int | float) and 0 <= start <= MAX_EPISODE_SECONDS:
                 chapters.append(Chapter(str(clip["name"]), float(start)))
     season = data.get("season") if isinstance(data.get("season"), int) else None
     number = data.get("episode") if isinstance(data.get("episode"), int) else None
@@ -207,9 +187,10 @@ def _segments(items: list[Any], first_line: int) -> list[Segment]:
             sec = _clock(item.get("time"))
         if sec is None:
             sec = last_sec if last_sec is not None else 0.0
-        if sec < 0 or sec > MAX_SECONDS:
+        if sec < 0 or sec > MAX_EPISODE_SECONDS:
             raise ParseError(
-                f"timestamp sec: {sec} is out of range (0 to {MAX_SECONDS}); fix or remove it",
+                f"timestamp sec: {sec} is out of range (0 to {MAX_EPISODE_SECONDS}); "
+                "fix or remove it",
                 line_no,
             )
         last_sec = float(sec)
@@ -256,7 +237,9 @@ def parse(text: str, path: Path) -> Transcript:
             if seg.chapter and seg.chapter not in seen:
                 seen[seg.chapter] = seg.start
         meta = replace(meta, chapters=tuple(Chapter(t, s) for t, s in seen.items()))
-    return Transcript(meta=meta, segments=tuple(segments), format="markdown", kind="edited")
+    return Transcript(
+        meta=meta, segments=tuple(segments), format="markdown", kind=TranscriptKind.EDITED
+    )
 
 
 def _sniff(head: str) -> bool:

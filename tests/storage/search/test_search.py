@@ -260,10 +260,12 @@ async def test_typos_are_corrected_from_the_vocabulary(corpus_store: Store) -> N
 
 async def test_short_words_are_not_rewritten(corpus_store: Store) -> None:
     work = await search(corpus_store, "work", limit=10)
-    assert work.suggestion is None and all(h.matched_via is None for h in work.hits)
+    assert work.hits and work.suggestion is None
+    assert all(h.matched_via is None for h in work.hits)
     assert all(re.search(r"\bwork", h.quote, re.I) for h in work.hits)
     york = await search(corpus_store, "york", limit=10)
-    assert york.suggestion is None and all("york" in h.quote.lower() for h in york.hits)
+    assert york.hits and york.suggestion is None
+    assert all("york" in h.quote.lower() for h in york.hits)
     # An unknown four-letter word is only suggested...
     argp = await search(corpus_store, "argp")
     assert argp.hits == () and argp.suggestion == "argo"
@@ -285,6 +287,7 @@ async def test_common_word_does_not_flood_a_rare_term(corpus_store: Store) -> No
         assert "dask" in hit.quote.lower() or hit.episode_id == DEVREL, hit
     jupyter = await search(corpus_store, "jupyter", limit=10)
     asteroid = [h for h in jupyter.hits if "asteroid" in h.episode_id]
+    assert asteroid
     assert all("jupyter" in h.quote.lower() or "notebook" in h.quote.lower() for h in asteroid)
 
 
@@ -312,7 +315,7 @@ async def test_speech_recognition_errors_in_the_captions(captions_store: Store) 
         ), query
     # "carrot" counts as caret only beside R words; "metaphor" only beside Metaflow's.
     carrot = await search(captions_store, "caret", limit=10)
-    assert all("vignettes" in h.quote for h in carrot.hits)
+    assert carrot.hits and all("vignettes" in h.quote for h in carrot.hits)
 
 
 async def test_community_glossary_extends_the_builtin(

@@ -10,7 +10,7 @@ from storage.ingest.pipeline import parse_file
 from storage.ingest.sources import read_text
 from storage.models import Segment, Transcript
 from storage.timing.passages import (
-    MAX_SECONDS,
+    MAX_PASSAGE_SECONDS,
     MAX_WORDS,
     build_passages,
     segment_words,
@@ -54,7 +54,7 @@ def test_caption_fragments_merge_into_10_to_40_second_passages(corpus: Path) -> 
     passages = build_passages(t.segments, t.kind)
     spans = [p.end - p.start for p in passages]
     assert len(passages) < len(t.segments) / 6
-    assert max(spans) <= MAX_SECONDS
+    assert max(spans) <= MAX_PASSAGE_SECONDS
     assert sum(10 <= s <= 40 for s in spans) >= 0.95 * len(spans)
 
 
