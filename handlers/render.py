@@ -262,6 +262,11 @@ def _hit_lines(hit: Hit) -> tuple[str, str]:
     return (f"{title}\n{quote}" if quote else title), " · ".join(meta)
 
 
+def hit_lines(hit: Hit) -> tuple[str, str]:
+    """A hit as (section text, context text), as the preview shows it (views reuse it)."""
+    return _hit_lines(hit)
+
+
 def _hit_plain(hit: Hit) -> str:
     """One hit as a fallback line (escaped; the link in Slack's ``<url>`` form)."""
     who = f"{hit.speaker}, " if hit.speaker else ""
