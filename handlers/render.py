@@ -547,7 +547,8 @@ def render_help(
     blocks.append(
         context_block(
             "Results are private until you press *Share*. Mention me in a channel or DM me a "
-            "question to get an answer everyone can see."
+            "question to get an answer everyone can see. No syntax needed: the *Search "
+            "episodes* shortcut and my *Home* tab have a form."
         )
     )
     blocks.append(actions_block(button("Dismiss", DISMISS)))
