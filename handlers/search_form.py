@@ -267,13 +267,12 @@ async def episode_choices(deps: Deps, typed: str) -> list[dict[str, Any]]:
 
 
 # -- Slack ---------------------------------------------------------------------------------------
-async def open_modal(
-    client: Any, trigger_id: str | None, make: Callable[[], Awaitable[dict]], what: str, user: Any
-) -> None:
-    """``views.open`` with what ``make`` builds; a failure to build opens a modal saying so."""
-    if not trigger_id:
-        log.warning("%s: no trigger_id from user=%s; nothing opened", what, user)
-        return
+async def _show(
+    client: Any, method: str, target: dict[str, str], make: Callable[[], Awaitable[dict]],
+    what: str, user: Any,
+) -> None:  # fmt: skip
+    """Call ``views.open`` or ``views.update`` with what ``make`` builds; when building fails,
+    a modal saying so (the details go to the log, never to the person)."""
     try:
         view = await make()
     except Exception as exc:  # noqa: BLE001 - the person sees a short message, the log the rest
@@ -281,29 +280,28 @@ async def open_modal(
                   exc_info=True)  # fmt: skip
         view = render_notice_view(problem_text(exc))
     try:
-        await client.views_open(trigger_id=trigger_id, view=view)
+        await getattr(client, method)(**target, view=view)
     except SlackApiError as exc:
-        log.error("%s: views.open refused (user=%s): %s", what, user,
+        log.error("%s: %s refused (user=%s): %s", what, method.replace("_", "."), user,
                   exc.response.get("error") if exc.response is not None else exc)  # fmt: skip
+
+
+async def open_modal(
+    client: Any, trigger_id: str | None, make: Callable[[], Awaitable[dict]], what: str, user: Any
+) -> None:
+    """Open a modal with what ``make`` builds (a trigger_id is good for 3 seconds)."""
+    if not trigger_id:
+        log.warning("%s: no trigger_id from user=%s; nothing opened", what, user)
+        return
+    await _show(client, "views_open", {"trigger_id": trigger_id}, make, what, user)
 
 
 async def update_modal(
     client: Any, view_id: str | None, make: Callable[[], Awaitable[dict]], what: str, user: Any
 ) -> None:
-    """``views.update`` of the modal ``view_id``; a failure replaces it with a short message."""
-    if not view_id:
-        return
-    try:
-        view = await make()
-    except Exception as exc:  # noqa: BLE001
-        log.error("%s failed (user=%s): %s: %s", what, user, type(exc).__name__, exc,
-                  exc_info=True)  # fmt: skip
-        view = render_notice_view(problem_text(exc))
-    try:
-        await client.views_update(view_id=view_id, view=view)
-    except SlackApiError as exc:
-        log.error("%s: views.update refused (user=%s): %s", what, user,
-                  exc.response.get("error") if exc.response is not None else exc)  # fmt: skip
+    """Replace the modal ``view_id`` with what ``make`` builds."""
+    if view_id:
+        await _show(client, "views_update", {"view_id": view_id}, make, what, user)
 
 
 def register(app, deps: Deps) -> None:  # noqa: ANN001 - slack_bolt.async_app.AsyncApp

@@ -21,6 +21,7 @@ from handlers.views import (
 from storage.activity import record_search, record_share
 from storage.catalogue import get_episode, list_episodes
 from storage.search import search
+from tests.bot.test_slack_app import displayed
 from tests.slack_api import (
     app_home_opened,
     as_opened,
@@ -42,15 +43,7 @@ def buttons(view: dict[str, Any]) -> list[dict[str, Any]]:
 
 def shown(view: dict[str, Any]) -> str:
     """The text a person sees in a view (text objects, not button values)."""
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {k: walk(v) for k, v in node.items() if k != "value"}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    return json.dumps(walk(view["blocks"]), ensure_ascii=False)
+    return displayed({"blocks": view["blocks"]})
 
 
 async def open_home(bot, slack_api, user: str = "U0ASKER") -> dict[str, Any]:
