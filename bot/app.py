@@ -30,7 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
 from bot.scheduler import Poster, start_scheduler
-from handlers import actions, commands, digest, mentions
+from handlers import actions, commands, digest, home, mentions, search_form
 from handlers.context import Deps, HandlerSettings
 from storage.db import Store
 from storage.search import search_cache
@@ -89,6 +89,8 @@ def register_handlers(app: AsyncApp, deps: Deps) -> None:
     mentions.register(app, deps)
     actions.register(app, deps)
     digest.register(app, deps)
+    home.register(app, deps)
+    search_form.register(app, deps)
 
 
 def build_app(settings: Settings, deps: Deps, *, client: AsyncWebClient | None = None) -> AsyncApp:

@@ -89,6 +89,7 @@ class Source(StrEnum):
     DM = "dm"
     ACTION = "action"
     CONSOLE = "console"
+    FORM = "form"  # the search form (a modal), and searches run from the Home tab
 
 
 @dataclass(frozen=True)

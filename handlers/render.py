@@ -262,6 +262,11 @@ def _hit_lines(hit: Hit) -> tuple[str, str]:
     return (f"{title}\n{quote}" if quote else title), " · ".join(meta)
 
 
+def hit_lines(hit: Hit) -> tuple[str, str]:
+    """A hit as (section text, context text), as the preview shows it (views reuse it)."""
+    return _hit_lines(hit)
+
+
 def _hit_plain(hit: Hit) -> str:
     """One hit as a fallback line (escaped; the link in Slack's ``<url>`` form)."""
     who = f"{hit.speaker}, " if hit.speaker else ""
@@ -542,7 +547,8 @@ def render_help(
     blocks.append(
         context_block(
             "Results are private until you press *Share*. Mention me in a channel or DM me a "
-            "question to get an answer everyone can see."
+            "question to get an answer everyone can see. No syntax needed: the *Search "
+            "episodes* shortcut and my *Home* tab have a form."
         )
     )
     blocks.append(actions_block(button("Dismiss", DISMISS)))

@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -245,6 +246,8 @@ class SlackApi:
                 "ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "episode-bot",
                 "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
             }  # fmt: skip
+        if method in ("views.open", "views.update", "views.push", "views.publish"):
+            return self._view_answer(method, args)
         if method in ("chat.postMessage", "chat.postEphemeral", "chat.update"):
             problems = block_kit_problems(args)
             if problems:
@@ -254,6 +257,32 @@ class SlackApi:
                 return {"ok": True, "message_ts": ts}
             return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"ts": ts}}
         return {"ok": True}
+
+    def _view_answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """As Slack answers: the view checked, what identifies its target required."""
+        view = args.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except ValueError:
+                view = None
+        need = {"views.open": "trigger_id", "views.push": "trigger_id",
+                "views.update": "view_id", "views.publish": "user_id"}[method]  # fmt: skip
+        if method == "views.update" and args.get("external_id"):
+            need = "external_id"
+        if not args.get(need):
+            return {"ok": False, "error": "invalid_arguments",
+                    "response_metadata": {"messages": [f"[ERROR] missing {need}"]}}  # fmt: skip
+        problems = view_problems(view)
+        if method == "views.publish" and isinstance(view, dict) and view.get("type") != "home":
+            problems.append("views.publish takes a home view")
+        if method != "views.publish" and isinstance(view, dict) and view.get("type") != "modal":
+            problems.append(f"{method} takes a modal view")
+        if problems:
+            return {"ok": False, "error": "invalid_arguments",
+                    "response_metadata": {"messages": problems}}  # fmt: skip
+        view_id = args.get("view_id") or f"V{next(self._ts):08d}"
+        return {"ok": True, "view": {**view, "id": view_id, "hash": f"h{next(self._ts)}"}}
 
     async def _answer(
         self,
@@ -317,6 +346,17 @@ MAX_BUTTON_VALUE = 2000
 MAX_BUTTON_URL = 3000
 MAX_ID = 255
 MAX_MESSAGE_TEXT = 40000
+# Views (https://docs.slack.dev/reference/views/modal-views) and select menus.
+MAX_VIEW_BLOCKS = 100
+MAX_VIEW_TITLE = 24
+MAX_METADATA = 3000
+MAX_LABEL = 2000
+MAX_PLACEHOLDER = 150
+MAX_OPTIONS = 100
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
+SELECTS = ("static_select", "external_select", "conversations_select", "channels_select",
+           "users_select")  # fmt: skip
 
 
 def block_kit_problems(message: dict[str, Any]) -> list[str]:
@@ -333,9 +373,57 @@ def block_kit_problems(message: dict[str, Any]) -> list[str]:
         problems.append(f"text is {len(text)} chars (> {MAX_MESSAGE_TEXT})")
     if not blocks and not (isinstance(text, str) and text.strip()):
         problems.append("empty message")
-    if len(blocks) > MAX_BLOCKS:
-        problems.append(f"{len(blocks)} blocks (> {MAX_BLOCKS})")
-    block_ids, action_ids = set(), set()
+    return problems + _blocks_problems(blocks, MAX_BLOCKS, view=False)
+
+
+def view_problems(view: Any) -> list[str]:
+    """What in ``view`` (views.open / update / push / publish, or a response_action) breaks
+    Slack's rules for views (https://docs.slack.dev/reference/views/modal-views).
+
+    Checks the view's own fields (type, 24-character title / submit / close, a submit button
+    when there are input blocks, 3,000 characters of private_metadata, 255-character ids) and
+    its blocks as :func:`block_kit_problems` does, with up to 100 of them.
+    """
+    if not isinstance(view, dict):
+        return ["view: not an object"]
+    problems: list[str] = []
+    kind = view.get("type")
+    blocks = view.get("blocks")
+    if kind not in ("modal", "home"):
+        problems.append(f"view: type {kind!r} (modal or home)")
+    if not isinstance(blocks, list):
+        return problems + ["view: blocks missing"]
+    has_input = any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
+    for name in ("title", "submit", "close"):
+        obj = view.get(name)
+        if obj is None:
+            if kind == "modal" and (name == "title" or (name == "submit" and has_input)):
+                problems.append(f"view: {name} missing")
+            continue
+        if kind == "home":
+            problems.append(f"view: a home view has no {name}")
+        if not isinstance(obj, dict) or obj.get("type") != "plain_text" or not obj.get("text"):
+            problems.append(f"view {name}: must be non-empty plain_text")
+        elif len(obj["text"]) > MAX_VIEW_TITLE:
+            problems.append(f"view {name}: {len(obj['text'])} chars (> {MAX_VIEW_TITLE})")
+    metadata = view.get("private_metadata", "")
+    if not isinstance(metadata, str) or len(metadata) > MAX_METADATA:
+        problems.append(f"view private_metadata: over {MAX_METADATA} chars or not a string")
+    for name in ("callback_id", "external_id"):
+        value = view.get(name, "")
+        if not isinstance(value, str) or len(value) > MAX_ID:
+            problems.append(f"view {name}: over {MAX_ID} chars or not a string")
+    return problems + _blocks_problems(blocks, MAX_VIEW_BLOCKS, view=True)
+
+
+def _blocks_problems(blocks: list[Any], max_blocks: int, *, view: bool) -> list[str]:
+    """The blocks' problems. In a view, action ids need only be unique in their block (as
+    Slack documents); in a message this checker asks more: unique in the whole message."""
+    problems: list[str] = []
+    if len(blocks) > max_blocks:
+        problems.append(f"{len(blocks)} blocks (> {max_blocks})")
+    block_ids: set[str] = set()
+    action_ids: set[str] = set()
 
     def text_object(where: str, obj: Any, limit: int, *, plain_only: bool = False) -> None:
         if not isinstance(obj, dict) or obj.get("type") not in ("plain_text", "mrkdwn"):
@@ -349,13 +437,55 @@ def block_kit_problems(message: dict[str, Any]) -> list[str]:
         if len(value) > limit:
             problems.append(f"{where}: {len(value)} chars (> {limit})")
 
-    def element(where: str, el: dict[str, Any]) -> None:
-        if el.get("type") == "button":
+    def options(where: str, found: Any) -> list[str]:
+        if not isinstance(found, list) or not 1 <= len(found) <= MAX_OPTIONS:
+            problems.append(f"{where}: options must be 1..{MAX_OPTIONS}")
+            return []
+        for k, opt in enumerate(found):
+            text_object(f"{where} option {k}", opt.get("text"), MAX_OPTION_TEXT, plain_only=True)
+            value = opt.get("value")
+            if not isinstance(value, str) or not 1 <= len(value) <= MAX_OPTION_VALUE:
+                problems.append(f"{where} option {k}: value must be 1..{MAX_OPTION_VALUE} chars")
+        return [opt.get("value") for opt in found]
+
+    def element(where: str, el: dict[str, Any], *, in_input: bool = False) -> None:
+        kind = el.get("type")
+        if kind == "button":
             text_object(f"{where} text", el.get("text"), MAX_BUTTON_TEXT, plain_only=True)
             if len(el.get("value", "")) > MAX_BUTTON_VALUE:
                 problems.append(f"{where}: value is {len(el['value'])} chars (> 2000)")
             if len(el.get("url", "")) > MAX_BUTTON_URL:
                 problems.append(f"{where}: url too long")
+        elif kind in SELECTS or kind in ("datepicker", "plain_text_input"):
+            if "placeholder" in el:
+                text_object(f"{where} placeholder", el["placeholder"], MAX_PLACEHOLDER,
+                            plain_only=True)  # fmt: skip
+            if kind == "static_select":
+                values = options(where, el.get("options"))
+                if "initial_option" in el and el["initial_option"].get("value") not in values:
+                    problems.append(f"{where}: initial_option is not one of the options")
+            elif kind == "external_select":
+                if "initial_option" in el:
+                    options(f"{where} initial", [el["initial_option"]])
+                mql = el.get("min_query_length", 3)
+                if not isinstance(mql, int) or isinstance(mql, bool) or mql < 0:
+                    problems.append(f"{where}: min_query_length must be a whole number >= 0")
+            elif kind == "datepicker" and "initial_date" in el:
+                if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(el["initial_date"])):
+                    problems.append(f"{where}: initial_date must be YYYY-MM-DD")
+            elif kind == "plain_text_input":
+                limit = el.get("max_length", 3000)
+                if not isinstance(limit, int) or not 1 <= limit <= 3000:
+                    problems.append(f"{where}: max_length must be 1..3000")
+                elif len(el.get("initial_value", "")) > limit:
+                    problems.append(f"{where}: initial_value longer than max_length")
+            elif kind == "conversations_select":
+                if el.get("response_url_enabled") and not in_input:
+                    problems.append(f"{where}: response_url_enabled only works in input blocks")
+                if el.get("initial_conversation") and el.get("default_to_current_conversation"):
+                    problems.append(f"{where}: initial_conversation and default_to_current...")
+        elif kind not in ("overflow", "checkboxes", "radio_buttons", "image"):
+            problems.append(f"{where}: unknown element type {kind!r}")
         action_id = el.get("action_id")
         if action_id is not None:
             if len(action_id) > MAX_ID:
@@ -365,6 +495,8 @@ def block_kit_problems(message: dict[str, Any]) -> list[str]:
             action_ids.add(action_id)
 
     for i, block in enumerate(blocks):
+        if view:
+            action_ids = set()  # unique within the block is what Slack asks of views
         where = f"block {i} ({block.get('type')})"
         block_id = block.get("block_id")
         if block_id is not None:
@@ -399,7 +531,16 @@ def block_kit_problems(message: dict[str, Any]) -> list[str]:
                 problems.append(f"{where}: {len(elements)} elements (1..{MAX_ACTION_ELEMENTS})")
             for j, el in enumerate(elements):
                 element(f"{where} element {j}", el)
-        elif kind not in ("divider", "image", "rich_text", "input", "file", "video"):
+        elif kind == "input":
+            text_object(f"{where} label", block.get("label"), MAX_LABEL, plain_only=True)
+            if "hint" in block:
+                text_object(f"{where} hint", block["hint"], MAX_LABEL, plain_only=True)
+            el = block.get("element")
+            if not isinstance(el, dict):
+                problems.append(f"{where}: element missing")
+            else:
+                element(f"{where} element", el, in_input=True)
+        elif kind not in ("divider", "image", "rich_text", "file", "video"):
             problems.append(f"{where}: unknown block type")
     return problems
 
@@ -490,6 +631,79 @@ def block_actions(
     if not ephemeral:
         payload["message"] = message or {"ts": "1700000000.000001", "text": ""}
     return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+
+
+def _interaction(payload: dict[str, Any], user_id: str) -> tuple[str, str]:
+    """An interactivity request as Slack posts it: ``payload=<JSON>``, form-encoded."""
+    payload = {
+        "team": {"id": TEAM_ID, "domain": "test"},
+        "user": {"id": user_id, "username": "asker", "name": "asker", "team_id": TEAM_ID},
+        "api_app_id": "A0APP", "token": "legacy-verification-token", **payload,
+    }  # fmt: skip
+    return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+
+
+def app_home_opened(user_id: str = "U0ASKER", *, tab: str = "home") -> dict[str, Any]:
+    """The ``app_home_opened`` event (wrap it with :func:`event_callback`)."""
+    return {"type": "app_home_opened", "user": user_id, "channel": "D0BOTDM", "tab": tab,
+            "event_ts": f"{time.time():.6f}"}  # fmt: skip
+
+
+def global_shortcut(
+    callback_id: str, *, user_id: str = "U0ASKER", trigger_id: str = "111.222.shortcut"
+) -> tuple[str, str]:
+    """What Slack posts when someone runs a global shortcut (no channel: it is global)."""
+    payload = {"type": "shortcut", "callback_id": callback_id, "trigger_id": trigger_id,
+               "action_ts": f"{time.time():.6f}"}  # fmt: skip
+    return _interaction(payload, user_id)
+
+
+def as_opened(view: dict[str, Any], view_id: str = "V0MODAL") -> dict[str, Any]:
+    """``view`` as Slack holds it once opened (an id, a hash, app fields), with no state yet."""
+    return {**view, "id": view_id, "team_id": TEAM_ID, "app_id": "A0APP", "bot_id": BOT_ID,
+            "hash": "1700000000.abc", "root_view_id": view_id, "previous_view_id": None,
+            "state": {"values": {}}}  # fmt: skip
+
+
+def view_submission(
+    view: dict[str, Any], values: dict[str, dict[str, Any]], *, user_id: str = "U0ASKER"
+) -> tuple[str, str]:
+    """Submitting the modal ``view`` (as opened) with ``values`` (block_id -> action_id ->
+    state, e.g. ``{"q": {"words": {"type": "plain_text_input", "value": "argo"}}}``)."""
+    view = {**view, "state": {"values": values}}
+    return _interaction({"type": "view_submission", "trigger_id": "333.444.submit",
+                         "view": view, "response_urls": []}, user_id)  # fmt: skip
+
+
+def view_action(
+    view: dict[str, Any],
+    action_id: str,
+    value: str | None = None,
+    *,
+    values: dict[str, dict[str, Any]] | None = None,
+    user_id: str = "U0ASKER",
+) -> tuple[str, str]:
+    """A button pressed in a modal (or on the Home tab): the view comes with it, state and all."""
+    view = {**view, "state": {"values": values or {}}}
+    action: dict[str, Any] = {"action_id": action_id, "block_id": "b1", "type": "button",
+                              "text": {"type": "plain_text", "text": "x"},
+                              "action_ts": f"{time.time():.6f}"}  # fmt: skip
+    if value is not None:
+        action["value"] = value
+    return _interaction({"type": "block_actions",
+                         "container": {"type": "view", "view_id": view.get("id")},
+                         "trigger_id": "555.666.button", "view": view,
+                         "actions": [action]}, user_id)  # fmt: skip
+
+
+def block_suggestion(
+    view: dict[str, Any], action_id: str, typed: str, *, block_id: str, user_id: str = "U0ASKER"
+) -> tuple[str, str]:
+    """Slack asking for an external_select's options as the person types ``typed``."""
+    return _interaction({"type": "block_suggestion", "action_id": action_id,
+                         "block_id": block_id, "value": typed,
+                         "container": {"type": "view", "view_id": view.get("id")},
+                         "view": view}, user_id)  # fmt: skip
 
 
 async def post_signed(

@@ -1,8 +1,16 @@
 """What the community does with the bot and what it posts: events answered, searches and shares
 logged, the weekly digest's content, and the ledger that makes each post go out once."""
 
-from storage.activity.digest import IMPORT_BATCH, ArchiveQuote, Digest, NewEpisode, build_digest
-from storage.activity.log import claim_event, record_search, record_share
+from storage.activity.digest import (
+    IMPORT_BATCH,
+    ArchiveQuote,
+    Digest,
+    NewEpisode,
+    SharedQuote,
+    build_digest,
+    most_shared,
+)
+from storage.activity.log import claim_event, recent_searches, record_search, record_share
 from storage.activity.posts import (
     Arrival,
     PostRecord,
@@ -24,6 +32,7 @@ __all__ = [
     "Digest",
     "NewEpisode",
     "PostRecord",
+    "SharedQuote",
     "advance_watermark",
     "announce_watermark",
     "arrivals_after",
@@ -32,6 +41,8 @@ __all__ = [
     "claim_post",
     "confirm_post",
     "get_post",
+    "most_shared",
+    "recent_searches",
     "record_search",
     "record_share",
     "record_skip",

@@ -1,4 +1,5 @@
-"""What members do with the bot: events answered, searches made, quotes shared."""
+"""What members do with the bot: events answered, searches made (and a member's own recent
+ones), quotes shared."""
 
 from __future__ import annotations
 
@@ -56,3 +57,34 @@ async def record_share(
             (at or now_iso(), user_id, channel_id, episode_id, start, passage_id, query,
              message_ts),
         )  # fmt: skip
+
+
+async def recent_searches(
+    store: Store, user_id: str, *, limit: int = 5, sources: tuple[str, ...] = ()
+) -> list[str]:
+    """``user_id``'s own latest distinct searches, newest first (no one else's, ever).
+
+    ``sources``: only searches made there (search_log.source); empty, from anywhere.
+    Searches that differ only in case or spacing count once, as last typed.
+    """
+    if not user_id or limit <= 0:
+        return []
+    where, params = "", []
+    if sources:
+        where = f" AND source IN ({', '.join('?' for _ in sources)})"
+        params = list(sources)
+    seen: dict[str, str] = {}
+    # Newest first, in bounded batches: a member who repeats one search a thousand times
+    # still gets their other searches listed.
+    async with store.conn.execute(
+        "SELECT query FROM search_log WHERE user_id = ?"  # noqa: S608 - placeholders only
+        f"{where} ORDER BY at DESC, id DESC LIMIT 500",
+        (user_id, *params),
+    ) as cur:
+        async for (query,) in cur:
+            key = " ".join(query.split()).casefold()
+            if key and key not in seen:
+                seen[key] = " ".join(query.split())
+                if len(seen) >= limit:
+                    break
+    return list(seen.values())

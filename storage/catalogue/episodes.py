@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 from storage.db import Store
 from storage.models import Chapter, Episode, EpisodeTiming
@@ -51,6 +52,22 @@ async def list_episodes(store: Store, *, limit: int | None = None) -> list[Episo
         sql += " LIMIT ?"
         params = (limit,)
     return [await _episode(store, row) for row in await store.fetchall(sql, params)]
+
+
+@dataclass(frozen=True)
+class CatalogueSummary:
+    """The catalogue in numbers: episodes, hours of audio, the newest publication date."""
+
+    episodes: int
+    hours: float
+    newest: str | None
+
+
+async def summarise_catalogue(store: Store) -> CatalogueSummary:
+    row = await store.fetchone(
+        "SELECT count(*), coalesce(sum(duration), 0) / 3600.0, max(date) FROM episodes"
+    )
+    return CatalogueSummary(row[0], row[1], row[2])
 
 
 async def get_episode(store: Store, episode_id: str) -> Episode | None:

@@ -348,6 +348,13 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration("0007_packed_segments", run=_pack_segments),
     Migration("0008_digest_archive_stable", run=_digest_archive_stable),
+    Migration(
+        "0015_search_log_by_user",
+        """
+        -- The Home tab lists a member's own last searches: found by user, newest first.
+        CREATE INDEX search_log_user_at ON search_log(user_id, at);
+        """,
+    ),
 ]
 
 

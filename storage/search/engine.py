@@ -31,7 +31,7 @@ from storage.models import EpisodeTiming, Hit, SearchResult
 from storage.search.glossary import Glossary, active_glossary
 from storage.search.index import SearchCache, search_cache
 from storage.search.plan import COMMON_SHARE, Alt, Group, Plan, Role, make_plan
-from storage.search.query import STOP_WORDS, parse_query, token_spans, tokens
+from storage.search.query import STOP_WORDS, parse_query, token_spans, tokens, with_filters
 from storage.search.quotes import make_quote, tidy
 from storage.timing import passage_word_times
 
@@ -724,6 +724,10 @@ async def search(
     limit: int = 3,
     offset: int = 0,
     glossary: Glossary | None = None,
+    guest: str | None = None,
+    episode: str | None = None,
+    after: str | None = None,
+    before: str | None = None,
 ) -> SearchResult:
     """Passages matching ``query``, best first, as quotes with deep links.
 
@@ -738,6 +742,9 @@ async def search(
         offset: hits to skip (for "more").
         glossary: terms and their mis-hearings; default the built-in glossary plus the file
             at ``GLOSSARY_PATH``.
+        guest, episode, after, before: filters as data (a form's choices: a guest's name, an
+            episode id, ``YYYY-MM-DD`` dates, inclusive), combined with any typed in ``query``;
+            never pasted into the query text.
 
     Example:
         >>> result = await search(store, "argo scheduler", limit=3)  # doctest: +SKIP
@@ -755,6 +762,8 @@ async def search(
     # Paging stops at MAX_OFFSET: no "more" once the next page would start past it.
     last_page = offset + limit >= MAX_OFFSET
     parsed = parse_query(text)
+    if guest or episode or after or before:
+        parsed = with_filters(parsed, guest=guest, episode=episode, after=after, before=before)
     cache = await search_cache(store)
     glossary = glossary or active_glossary()
     plan = await make_plan(store, cache, glossary, parsed)

@@ -141,7 +141,10 @@ def resolve_filters(cache: SearchCache, filters: Filters, plan: Plan) -> None:
 
     for value in filters.guest:
         want = tokens(value)
-        eps = _episodes_matching(cache, want, guests=True) if want else set()
+        # A whole name as stored (a form's choice, guest:"Ana Lima") means that guest only.
+        eps = _episodes_with_guest(cache, value)
+        if not eps and want:
+            eps = _episodes_matching(cache, want, guests=True)
         if not eps:
             plan.nothing = True
             close = process.extractOne(
@@ -189,6 +192,12 @@ def resolve_filters(cache: SearchCache, filters: Filters, plan: Plan) -> None:
     plan.allowed = allowed
     if allowed is not None and not allowed:
         plan.nothing = True
+
+
+def _episodes_with_guest(cache: SearchCache, name: str) -> set[str]:
+    """Episodes with a guest of exactly this name (any case)."""
+    name = " ".join(name.split()).casefold()
+    return {e.id for e in cache.episodes.values() if any(g.casefold() == name for g in e.guests)}
 
 
 def _episodes_named(cache: SearchCache, value: str) -> set[str]:

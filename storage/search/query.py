@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from storage.clock import period_bound
 
@@ -252,6 +252,48 @@ def parse_query(text: str) -> ParsedQuery:
             guest=tuple(filters["guest"]),
             speaker=tuple(filters["speaker"]),
             episode=tuple(filters["episode"]),
+            dates=DateRange(dates["start"], dates["end"]),
+        ),
+        notices=tuple(notices),
+    )
+
+
+def with_filters(
+    parsed: ParsedQuery,
+    *,
+    guest: str | None = None,
+    episode: str | None = None,
+    after: str | None = None,
+    before: str | None = None,
+) -> ParsedQuery:
+    """``parsed`` narrowed by filters given as data (a form's choices), never as query text.
+
+    ``guest`` is a guest's name, ``episode`` an episode id, ``after``/``before`` dates
+    (``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``, inclusive). They combine with filters typed in
+    the query: both must hold (the later start and the earlier end of two date ranges).
+
+    >>> q = with_filters(parse_query("argo after:2022"), guest="Hugo", after="2023-05-01")
+    >>> q.filters.guest, q.filters.dates.start
+    (('Hugo',), '2023-05-01')
+    """
+    filters, notices = parsed.filters, list(parsed.notices)
+    dates = {"start": filters.dates.start, "end": filters.dates.end}
+    for name, value in (("after", after), ("before", before)):
+        if not value:
+            continue
+        bound = period_bound(value, end=name == "before")
+        if bound is None:
+            notices.append(f"{value} is not a date (use YYYY-MM-DD); that filter was left out")
+            continue
+        key = "start" if name == "after" else "end"
+        have = dates[key]
+        dates[key] = bound if have is None else (max if key == "start" else min)(have, bound)
+    return replace(
+        parsed,
+        filters=Filters(
+            guest=filters.guest + ((guest,) if guest else ()),
+            speaker=filters.speaker,
+            episode=filters.episode + ((episode,) if episode else ()),
             dates=DateRange(dates["start"], dates["end"]),
         ),
         notices=tuple(notices),

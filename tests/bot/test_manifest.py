@@ -16,8 +16,20 @@ def test_manifest_matches_the_app() -> None:
     settings = manifest["settings"]
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "app_mention", "message.im", "app_home_opened",
+    }  # fmt: skip
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands", "app_mentions:read", "chat:write", "chat:write.public", "im:history",
     }  # fmt: skip
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_manifest_declares_the_search_shortcut() -> None:
+    from handlers.views import SEARCH_SHORTCUT
+
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    shortcuts = {s["callback_id"]: s for s in manifest["features"]["shortcuts"]}
+    assert shortcuts[SEARCH_SHORTCUT]["type"] == "global"
+    assert len(shortcuts[SEARCH_SHORTCUT]["name"]) <= 24
