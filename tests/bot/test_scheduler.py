@@ -26,6 +26,7 @@ from storage.activity.posts import claim_post, get_post
 from storage.clock import iso
 from storage.db import Store
 from storage.ingest import ingest_paths
+from tests.clock import Clock
 from tests.conftest import PODCAST
 from tests.slack_api import BOT_TOKEN, SlackApi
 
@@ -38,16 +39,6 @@ NEWS = "C0NEWS"
 ARRIVING = ("lean-mlops-for-startups", "devrel-open-source-machine-learning")
 # Waits on the background loop are for an event, bounded by this: only a broken loop reaches it.
 DEADLINE = 30.0
-
-
-class Clock:
-    """Injected time: tests move it; the code under test reads it."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 # -- the schedule ------------------------------------------------------------------------------
@@ -127,14 +118,17 @@ async def corpus_store(corpus_db: Path, tmp_path: Path):
     shutil.copy(corpus_db, path)
     store = await Store.open(path)
     async with store.transaction() as conn:
-        await conn.execute("UPDATE digest_arrivals SET arrived_at = '2026-01-05T10:00:00+00:00'")
+        await conn.execute(
+            "UPDATE digest_arrivals SET arrived_at = ?",
+            (iso(datetime(2026, 1, 5, 10, tzinfo=UTC)),),
+        )
         for episode_id in ARRIVING:
             await conn.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
             await conn.execute("DELETE FROM digest_arrivals WHERE episode_id = ?", (episode_id,))
         await conn.execute(
-            "INSERT INTO posts(kind, key, channel, ts, posted_at) VALUES"
-            " ('digest', '2026-W48', ?, '1700000000.000100', ?)",
-            (DIGEST, iso(LAST_MONDAY)),
+            "INSERT INTO posts(kind, key, channel, ts, posted_at, window_until) VALUES"
+            " ('digest', '2026-W48', ?, '1700000000.000100', ?, ?)",
+            (DIGEST, iso(LAST_MONDAY), iso(LAST_MONDAY)),
         )
     try:
         yield store
@@ -339,7 +333,11 @@ async def test_a_post_interrupted_after_its_claim_is_found_or_posted_once(
     assert history.args["channel"] == DIGEST
     assert float(history.args["oldest"]) <= NOW.timestamp() <= float(history.args["latest"])
     assert slack_api.calls_to("chat.postMessage") == []
-    assert (await get_post(corpus_store, "digest", "2026-W49")).ts == "1700000000.000777"  # type: ignore[union-attr]
+    record = await get_post(corpus_store, "digest", "2026-W49")
+    assert record is not None and record.ts == "1700000000.000777"
+    # The message found covers the window its own run built, up to 09:00, not up to the
+    # recovery: the next digest starts at 09:00, so nothing after it is left out.
+    assert record.window_until == iso(NOW)
 
 
 async def test_an_interrupted_post_that_never_reached_slack_is_posted(
