@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import random
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -498,3 +501,46 @@ async def test_an_undecidable_announcement_does_not_hold_back_later_ones(
     assert [(r.key, r.status) for r in results] == [(second, "posted")]
     [call] = slack_api.calls_to("chat.postMessage")
     assert call.args["metadata"]["event_payload"]["key"] == second
+
+
+async def test_weekly_digests_tile_time_across_dst_and_a_late_run(
+    corpus_store: Store, client: AsyncWebClient, slack_api: SlackApi
+) -> None:
+    """Consecutive digests cover [since, until) windows that meet exactly: the week with the
+    clocks going back (7 days and an hour), a digest caught up on a Wednesday, and events right
+    on a run's instant or a microsecond before it. Each search counts in exactly one digest."""
+    berlin = ZoneInfo("Europe/Berlin")
+    runs = [
+        datetime(2026, 10, 19, 9, tzinfo=berlin),  # CEST
+        datetime(2026, 10, 26, 9, tzinfo=berlin),  # CET: the clocks went back on the 25th
+        datetime(2026, 11, 4, 14, tzinfo=berlin),  # the bot was down on Monday
+        datetime(2026, 11, 9, 9, tzinfo=berlin),
+    ]
+    start = runs[0] - timedelta(days=7)  # the first digest looks back a week
+    rng = random.Random(15)
+    span = int((runs[-1] - start).total_seconds() * 1_000_000)
+    moments = [start + timedelta(microseconds=rng.randrange(span)) for _ in range(24)]
+    moments += [start, *runs[:-1]] + [r - timedelta(microseconds=1) for r in runs]
+    async with corpus_store.transaction() as conn:
+        await conn.execute("DELETE FROM posts")
+    for i, moment in enumerate(moments):
+        await record_search(corpus_store, f"topic {i}", 1, user_id=f"U{i}", at=iso(moment))
+    await arrive(corpus_store, ARRIVING[0], at=runs[1])  # exactly at a run: the next digest's
+    poster = make_poster(
+        corpus_store, client, Clock(runs[0]), schedule=Schedule.parse("mon 09:00", "Europe/Berlin")
+    )
+    digests = []
+    for run in runs:
+        poster.clock.now = run
+        digest = await poster.preview()
+        assert (await poster.post_digest()).status == "posted"
+        digests.append(digest)
+    assert digests[0].since == digests[0].activity_since == start
+    for before, after in itertools.pairwise(digests):
+        assert after.since == after.activity_since == before.until
+    for digest in digests:
+        expected = sum(digest.since <= m < digest.until for m in moments)
+        assert digest.searches == expected
+    assert sum(d.searches for d in digests) == len(moments) == 24 + 1 + 3 + 4
+    assert [[e.id for e in d.new_episodes] for d in digests] == [[], [], [ARRIVING[0]], []]
+    assert len(slack_api.calls_to("chat.postMessage")) == len(runs)

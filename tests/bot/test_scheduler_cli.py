@@ -19,6 +19,9 @@ from tests.conftest import PODCAST
 from tests.slack_api import BOT_TOKEN, SlackApi, block_kit_problems
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+# Three short real episodes, for commands that ingest anew.
+SMALL_EPISODES = ("s22e07-reinventing-career-in-tech", "dataops-for-data-engineering",
+                  "trends-in-modern-data-engineering")  # fmt: skip
 AT_NOW = Clock(NOW)  # the commands run at NOW: main() opens its store with this clock
 NEW = "devrel-open-source-machine-learning"
 LATER = "lean-mlops-for-startups"
@@ -153,3 +156,31 @@ def test_announce_without_a_channel_ingests_nothing(
             return row[0]
 
     assert asyncio.run(count()) == 0
+
+
+def test_ingest_then_preview_at_once_shows_the_new_episodes_every_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15's loop, in-process: ingest three episodes and at once preview the digest, in the
+    same second (it said "Nothing new" in about half of the runs). Each run lands at another
+    point of the second, down to the next microsecond."""
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIGEST_CHANNEL", "C1")
+    files = [str(PODCAST / f"{e}.md") for e in SMALL_EPISODES]
+    second = datetime(2026, 12, 1, 6, 25, 45, tzinfo=UTC)
+    counts = []
+    for run, (ingested, previewed) in enumerate(
+        [(0, 1), (120_000, 480_000), (500_000, 500_001), (999_998, 999_999)]
+    ):
+        db = str(tmp_path / f"run{run}.db")
+        clock = Clock(second + timedelta(microseconds=ingested))
+        assert main(clock=clock, argv=["ingest", "-q", *files, "--db", db]) == 0
+        clock.now = second + timedelta(microseconds=previewed)
+        capsys.readouterr()
+        assert main(clock=clock, argv=["digest", "--preview", "--db", db]) == 0
+        out = capsys.readouterr().out
+        counts.append(out.count("NEW THIS WEEK"))
+        assert out.count("\n* ") == len(files), out  # each of the three, once
+    assert counts == [1, 1, 1, 1]

@@ -40,13 +40,16 @@ from tests.conftest import DEVREL, PEOPLE, PODCAST, corpus_files, need_corpus
 
 # Monday 30 November 2026, 09:00 UTC: the digest being built. The last one went out a week ago.
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-LONG_AGO = "2026-01-05T10:00:00.000000+00:00"
+LONG_AGO = iso(datetime(2026, 1, 5, 10, tzinfo=UTC))
 THURSDAY_NOON = datetime(2026, 11, 27, 12, tzinfo=UTC)
 NEW = {
     # episode id: (first arrival, publication date we give it)
-    "lean-mlops-for-startups": ("2026-11-24T08:00:00+00:00", "2026-11-24"),
-    "devrel-open-source-machine-learning": ("2026-11-26T15:30:00+00:00", "2026-11-26"),
-    "crisp-dm": ("2026-11-28T19:00:00+00:00", None),  # no chapters: quotes instead
+    "lean-mlops-for-startups": (iso(datetime(2026, 11, 24, 8, tzinfo=UTC)), "2026-11-24"),
+    "devrel-open-source-machine-learning": (
+        iso(datetime(2026, 11, 26, 15, 30, tzinfo=UTC)),
+        "2026-11-26",
+    ),
+    "crisp-dm": (iso(datetime(2026, 11, 28, 19, tzinfo=UTC)), None),  # no chapters: quotes instead
 }
 LEASE = timedelta(minutes=5)
 
