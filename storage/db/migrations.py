@@ -87,9 +87,13 @@ _INSTANT_COLUMNS = (
 )
 
 
-def _instant_0009(text: str) -> str:
-    """An instant as 0009 stores it: UTC, microseconds, fixed width (no offset: UTC). Text
-    that is not an instant is kept as it is (nothing here wrote such text)."""
+def _instant_0009(text: object) -> object:
+    """An instant as 0009 stores it: UTC, microseconds, fixed width (no offset: UTC). A value
+    that is not an instant is kept as it is (nothing here wrote such a value)."""
+    if not isinstance(text, str):
+        return text
+    if len(text) == 25 and text[19:] == "+00:00":  # what every earlier version wrote
+        return text[:19] + ".000000+00:00"
     try:
         moment = datetime.fromisoformat(text)
     except (TypeError, ValueError):
@@ -104,14 +108,14 @@ async def _instants_microseconds(conn: aiosqlite.Connection) -> None:
     so text order is time order (``…T06:25:45+00:00`` becomes ``…T06:25:45.000000+00:00``),
     and each digest row says where its window ended (``posts.window_until``), which until now
     was its ``posted_at``."""
+    # One pass per table, the conversion in SQL's hands: events_seen alone grows by a row per
+    # Slack event and has no index on its time.
+    await conn.create_function("instant_0009", 1, _instant_0009, deterministic=True)
     for table, column in _INSTANT_COLUMNS:
         # Names from the constant table above, never from input.
-        async with conn.execute(f"SELECT DISTINCT {column} FROM {table}") as cur:  # noqa: S608
-            values = [r[0] for r in await cur.fetchall()]
-        changes = [(_instant_0009(v), v) for v in values if isinstance(v, str)]
-        await conn.executemany(
-            f"UPDATE {table} SET {column} = ? WHERE {column} = ?",  # noqa: S608
-            [(new, old) for new, old in changes if new != old],
+        await conn.execute(
+            f"UPDATE {table} SET {column} = instant_0009({column})"  # noqa: S608
+            f" WHERE {column} IS NOT instant_0009({column})"
         )
     await conn.execute("ALTER TABLE posts ADD COLUMN window_until TEXT")
     await conn.execute("UPDATE posts SET window_until = posted_at WHERE kind = 'digest'")
