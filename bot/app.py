@@ -32,6 +32,7 @@ from bot.config import ConfigError, Settings
 from bot.scheduler import Poster, start_scheduler
 from handlers import actions, commands, digest, home, mentions, search_form
 from handlers.context import Deps, HandlerSettings
+from storage.clock import Clock
 from storage.db import Store
 from storage.search import search_cache
 
@@ -179,8 +180,12 @@ async def serve(
     *,
     stop: asyncio.Event | None = None,
     ready: Callable[[str], None] | None = None,
+    clock: Clock | None = None,
 ) -> None:
-    """Serve until ``stop`` is set (or SIGINT/SIGTERM). ``ready`` gets a line saying where."""
+    """Serve until ``stop`` is set (or SIGINT/SIGTERM). ``ready`` gets a line saying where.
+
+    ``clock`` sets the time the database stamps rows with and the digest runs by (tests).
+    """
     settings.check_for_serve()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -192,14 +197,14 @@ async def serve(
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, say
             pass
     try:
-        await _serve(settings, stop, ready)
+        await _serve(settings, stop, ready, clock)
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)
 
 
-async def _serve(settings: Settings, stop: asyncio.Event, ready) -> None:  # noqa: ANN001
-    async with await Store.open(settings.database_path) as store:
+async def _serve(settings: Settings, stop: asyncio.Event, ready, clock) -> None:  # noqa: ANN001
+    async with await Store.open(settings.database_path, clock=clock) as store:
         async with aiohttp.ClientSession() as session:
             client = build_client(settings, session)
             auth = await check_bot_token(client, settings)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from storage.catalogue import deep_link, list_episodes
-from storage.clock import clock
+from storage.clock import Clock, clock
 from storage.db import Store, StoreError
 from storage.ingest import FORMATS, IngestError, Outcome, ParseError, ingest_paths, meta_from_flags
 from storage.search import search, syntax_line
@@ -45,7 +45,7 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.announce:
         _need_slack(settings, "ANNOUNCE_CHANNEL", settings.announce_channel, "--announce")
     announced = 0
-    async with await Store.open(args.db or settings.database_path) as store:
+    async with await Store.open(args.db or settings.database_path, clock=args.clock) as store:
         try:
             report = await ingest_paths(
                 store, [Path(p) for p in args.paths], fmt=args.format, overrides=overrides,
@@ -107,7 +107,9 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     if args.now:
         _need_slack(settings, "DIGEST_CHANNEL", settings.digest_channel, "digest --now")
     db = args.db or settings.database_path
-    async with await Store.open(db, create=bool(args.now)) as store:  # a preview only reads
+    async with await Store.open(
+        db, create=bool(args.now), clock=args.clock
+    ) as store:  # a preview only reads
         if args.now:
             from bot.app import build_client
 
@@ -363,9 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Run one command; its exit status. ``clock`` sets the time the command's database reads
+    (stamps, the digest's window): tests run the real command line at a chosen moment."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.clock = clock
     if args.command is None:
         parser.print_help(sys.stderr)  # a bare `python -m bot`: show every command
         return 2

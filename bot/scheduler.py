@@ -22,7 +22,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.schedule import Schedule
@@ -68,15 +68,6 @@ RETRY_AFTER_FAILURE = timedelta(minutes=10)
 ANNOUNCE_MAX_AGE = timedelta(days=7)
 ANNOUNCE_BATCH = IMPORT_BATCH
 METADATA_TYPE = "episode_bot_post"
-
-
-def now_utc() -> datetime:
-    """The current time, aware, in UTC (tests replace this to set the scheduler's clock)."""
-    return datetime.now(UTC)
-
-
-def _now() -> datetime:
-    return now_utc()  # looked up when called, so tests can replace now_utc
 
 
 # --- posting once -------------------------------------------------------------------------------
@@ -171,7 +162,9 @@ class Poster:
         self.schedule = schedule or Schedule.parse("mon 09:00", "UTC")
         self.skip_empty = skip_empty
         self.announce_channel = announce_channel
-        self.clock = clock or _now
+        # The store's clock by default: the time rows are stamped with and the time windows end
+        # at come from one place (a test sets it by opening the store with a clock).
+        self.clock = clock or store.now
 
     @classmethod
     def from_settings(
@@ -232,7 +225,9 @@ class Poster:
             log.info("digest %s: nothing new and nothing searched this week; skipped", week)
             return PostResult(PostStatus.SKIPPED, "digest", week, detail="empty week")
         message = render_digest(digest, schedule=self.schedule)
-        return await self._post_once("digest", week, channel, message, now, force, digest.archive)
+        return await self._post_once(
+            "digest", week, channel, message, now, force, digest.archive, until=digest.until
+        )
 
     # -- announcements ---------------------------------------------------------------------------
     async def announce(self, episode_id: str, *, now: datetime | None = None) -> PostResult:
@@ -320,10 +315,14 @@ class Poster:
         now: datetime,
         force: bool,
         archive: ArchiveQuote | None,
+        *,
+        until: datetime | None = None,
     ) -> PostResult:
+        """Claim, post, confirm. ``until``: the end of a digest's window, recorded with it."""
         claim = await claim_post(
-            self.store, kind, key, channel, now=now, stale_after=LEASE, over_skip=force
-        )
+            self.store, kind, key, channel, now=now, stale_after=LEASE, over_skip=force,
+            window_until=until,
+        )  # fmt: skip
         record = claim.record
         if claim.status in ("posted", "skipped", "busy"):
             status = PostStatus.ALREADY if claim.status == "posted" else PostStatus(claim.status)
@@ -356,7 +355,12 @@ class Poster:
                     return PostResult(PostStatus.UNCERTAIN, kind, key, earlier, detail=reason)
                 ts = None
             if ts:
-                await confirm_post(self.store, kind, key, earlier, ts, now=now, archive=archive)
+                # The message found is the earlier run's: its window ended where that run said.
+                covered = parse_iso(record.window_until) if record.window_until else None
+                await confirm_post(
+                    self.store, kind, key, earlier, ts, now=now, archive=archive,
+                    window_until=covered,
+                )  # fmt: skip
                 log.info("%s %s: found the interrupted post (ts %s); recorded it", kind, key, ts)
                 return PostResult(PostStatus.RECOVERED, kind, key, earlier, ts)
         try:
@@ -367,7 +371,9 @@ class Poster:
                 await release_post(self.store, kind, key)
             log.error("%s %s: posting to %s failed: %s", kind, key, channel, reason)
             return PostResult(PostStatus.FAILED, kind, key, channel, detail=reason)
-        await confirm_post(self.store, kind, key, channel, ts, now=now, archive=archive)
+        await confirm_post(
+            self.store, kind, key, channel, ts, now=now, archive=archive, window_until=until
+        )
         log.info("%s %s posted to %s (ts %s)", kind, key, channel, ts)
         return PostResult(PostStatus.POSTED, kind, key, channel, ts)
 

@@ -1,9 +1,11 @@
 """Time as people read it and as the database stores it: ``14:22`` into an episode, clock
-times and dates read from files and queries, instants as ISO text, ISO weeks."""
+times and dates read from files and queries, instants in the one form the database stores them
+(:func:`iso`), the clock a store reads the time from, ISO weeks."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 _CLOCK_TEXT = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})(\.\d+)?")
@@ -138,19 +140,38 @@ def period_bound(text: str, *, end: bool) -> str | None:
         return None
 
 
+Clock = Callable[[], datetime]
+"""A source of the current time, aware; the store carries one so tests can set the time."""
+
+
+def utc_now() -> datetime:
+    """The machine's time, aware, in UTC: the default :data:`Clock`."""
+    return datetime.now(UTC)
+
+
+# One form for every instant the database stores: UTC, to the microsecond, fixed width
+# (``2026-12-01T06:25:45.123456+00:00``), so comparing two of them as text (in SQL, in an index)
+# is comparing them as instants. Second-precision text made an event in the same second as a
+# digest's end equal to it, and so outside its half-open window (issue 15).
 def iso(moment: datetime) -> str:
-    """The timestamp form the database stores (UTC, seconds): ``2026-11-23T09:00:00+00:00``."""
+    """An instant as the database stores it: UTC, microseconds, fixed width.
+
+    >>> iso(datetime(2026, 12, 1, 6, 25, 45, 120000, tzinfo=UTC))
+    '2026-12-01T06:25:45.120000+00:00'
+    >>> iso(datetime(2026, 12, 1, tzinfo=UTC)) < iso(datetime(2026, 12, 1, 0, 0, 0, 1, tzinfo=UTC))
+    True
+    """
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass an aware one (UTC or the digest's time zone)")
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def now_iso() -> str:
-    """This moment as the database stores it (see :func:`iso`)."""
-    return iso(datetime.now(UTC))
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def parse_iso(text: str) -> datetime:
+    """An instant read back from the database (or any ISO text; no offset means UTC).
+
+    >>> parse_iso("2026-12-01T06:25:45.120000+00:00") == parse_iso("2026-12-01T07:25:45.12+01:00")
+    True
+    """
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -25,6 +25,9 @@ from storage.models import Chapter, Episode
 from storage.text import clean, passage_key, sentences
 
 WEEK = timedelta(days=7)
+# The smallest step between stored instants (storage.clock.iso keeps microseconds): "just after"
+# an instant, as the start of a half-open window.
+TICK = timedelta(microseconds=1)
 # How many items each section shows; the Slack message must stay short and within limits.
 MAX_NEW = 5
 MAX_SHARED = 3
@@ -139,10 +142,13 @@ class SearchTopic:
 class Digest:
     """One week's digest. Sections are empty tuples (or None) when there is nothing to say.
 
-    ``since``/``until`` bound "new" episodes (since the last digest; for the first digest, a week
-    before ``until`` or, if later, the end of a catalogue import in that week); shares and
-    searches count from ``activity_since`` (the later of the last digest and a week before
-    ``until``).
+    Every window is half-open on instants, [start, ``until``): an event exactly at ``until``
+    belongs to the next digest, whose windows start at this one's ``until`` once it is posted
+    (or skipped), so each arrival, share and search counts in exactly one digest.
+    ``since`` bounds "new" episodes: the end of the last digest's window; for the first digest,
+    a week before ``until`` or, if later, just after a catalogue import in that week. Shares and
+    searches count from ``activity_since``: the end of the last digest's window too, or a week
+    before ``until`` for the first digest (an import is not activity).
     """
 
     week: str
@@ -168,24 +174,28 @@ async def build_digest(store: Store, *, now: datetime, week: str | None = None) 
 
     Args:
         store: the episode database.
-        now: an aware datetime; the end of the window (inject it in tests).
+        now: an aware datetime; the end of the window (a store's clock gives it; tests set it).
         week: the ISO week key; by default the week of ``now`` in ``now``'s time zone.
 
+    Rows still being written by another process when ``now`` was taken are waited for
+    (:meth:`Store.settle`), so an event stamped just before ``now`` is never left out of this
+    window and then out of the next one too.
+
     Example:
-        >>> digest = await build_digest(store, now=datetime.now(UTC))  # doctest: +SKIP
-        >>> [e.title for e in digest.new_episodes]                      # doctest: +SKIP
+        >>> digest = await build_digest(store, now=store.now())  # doctest: +SKIP
+        >>> [e.title for e in digest.new_episodes]               # doctest: +SKIP
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
-    last = await last_digest(store, before=now)
-    if last:
-        since = parse_iso(last.posted_at)
+    await store.settle()
+    last = await last_digest(store, until=now)
+    if last and last.window_until:
+        since = activity_since = parse_iso(last.window_until)
     else:
-        since = now - WEEK
+        since = activity_since = now - WEEK
         imported = await last_import(store, since=since, until=now)
         if imported is not None:  # what came with it is the archive; news is what came after
-            since = imported + timedelta(seconds=1)
-    activity_since = max(since, now - WEEK) if last else now - WEEK
+            since = imported + TICK
     new, more = await new_episodes(store, since=since, until=now)
     shared = await most_shared(store, since=activity_since, until=now)
     topics, unanswered, searches = await search_topics(store, since=activity_since, until=now)

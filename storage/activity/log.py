@@ -3,7 +3,6 @@ ones), quotes shared."""
 
 from __future__ import annotations
 
-from storage.clock import now_iso
 from storage.db import Store
 
 
@@ -15,7 +14,7 @@ async def claim_event(store: Store, event_id: str) -> bool:
     async with store.transaction() as conn:
         cur = await conn.execute(
             "INSERT OR IGNORE INTO events_seen(event_id, seen_at) VALUES (?, ?)",
-            (event_id, now_iso()),
+            (event_id, store.stamp()),
         )
         return cur.rowcount == 1
 
@@ -34,7 +33,7 @@ async def record_search(
         await conn.execute(
             "INSERT INTO search_log(at, user_id, channel_id, query, hits, source)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (at or now_iso(), user_id, channel_id, query, hits, source),
+            (at or store.stamp(), user_id, channel_id, query, hits, source),
         )
 
 
@@ -54,7 +53,7 @@ async def record_share(
         await conn.execute(
             "INSERT INTO shares(at, user_id, channel_id, episode_id, start, passage_id, query,"
             " message_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (at or now_iso(), user_id, channel_id, episode_id, start, passage_id, query,
+            (at or store.stamp(), user_id, channel_id, episode_id, start, passage_id, query,
              message_ts),
         )  # fmt: skip
 

@@ -3,6 +3,9 @@
 announcement watermark says which arrivals were already considered.
 
 ``digest_arrivals`` keeps when each episode first arrived, which re-ingesting never changes.
+
+Each digest row also keeps where its window ended (``window_until``): the next digest's window
+starts exactly there, so consecutive digests tile time, half-open, with no gap and no overlap.
 """
 
 from __future__ import annotations
@@ -29,13 +32,15 @@ class UsedQuote(Protocol):
 @dataclass(frozen=True)
 class PostRecord:
     """A row of ``posts``. ``state``: posted (has a ts), claimed (a post is under way or was
-    interrupted) or skipped (a week deliberately not posted: no channel, no ts)."""
+    interrupted) or skipped (a week deliberately not posted: no channel, no ts).
+    ``window_until``: for a digest, the end of the window [since, until) its message covers."""
 
     kind: str
     key: str
     channel: str | None
     ts: str | None
     posted_at: str
+    window_until: str | None = None
 
     @property
     def state(self) -> str:
@@ -61,29 +66,36 @@ class Claim:
 def _record(row) -> PostRecord | None:  # noqa: ANN001
     if row is None:
         return None
-    return PostRecord(row["kind"], row["key"], row["channel"], row["ts"], row["posted_at"])
+    return PostRecord(
+        row["kind"], row["key"], row["channel"], row["ts"], row["posted_at"], row["window_until"]
+    )
+
+
+_COLUMNS = "kind, key, channel, ts, posted_at, window_until"
 
 
 async def get_post(store: Store, kind: str, key: str) -> PostRecord | None:
     return _record(
         await store.fetchone(
-            "SELECT kind, key, channel, ts, posted_at FROM posts WHERE kind = ? AND key = ?",
+            f"SELECT {_COLUMNS} FROM posts WHERE kind = ? AND key = ?",  # noqa: S608 - constant
             (kind, key),
         )
     )
 
 
-async def last_digest(store: Store, *, before: datetime | None = None) -> PostRecord | None:
-    """The most recent digest actually posted (before ``before``, if given)."""
-    sql = (
-        "SELECT kind, key, channel, ts, posted_at FROM posts"
-        " WHERE kind = 'digest' AND ts IS NOT NULL"
+async def last_digest(store: Store, *, until: datetime) -> PostRecord | None:
+    """The digest run that the window of a digest ending at ``until`` follows: the latest one
+    posted or skipped whose own window ended at or before ``until``. A claim still under way
+    (or never confirmed) is not a run yet."""
+    return _record(
+        await store.fetchone(
+            f"SELECT {_COLUMNS} FROM posts WHERE kind = 'digest'"  # noqa: S608 - constant columns
+            " AND (ts IS NOT NULL OR channel IS NULL)"
+            " AND window_until IS NOT NULL AND window_until <= ?"
+            " ORDER BY window_until DESC LIMIT 1",
+            (iso(until),),
+        )
     )
-    params: tuple = ()
-    if before is not None:
-        sql += " AND posted_at < ?"
-        params = (iso(before),)
-    return _record(await store.fetchone(sql + " ORDER BY posted_at DESC LIMIT 1", params))
 
 
 async def claim_post(
@@ -95,12 +107,16 @@ async def claim_post(
     now: datetime,
     stale_after: timedelta,
     over_skip: bool = False,
+    window_until: datetime | None = None,
 ) -> Claim:
     """Claim the right to post (kind, key), atomically across processes.
 
     Run before posting; the row it writes says "a post is under way". A claim older than
     ``stale_after`` with no ts means its poster died between claiming and confirming.
     ``over_skip`` lets an explicit request post a week that was skipped as empty.
+    ``window_until`` (a digest) is where the window of the message about to go out ends; a
+    new claim records it (by default ``now``), so a run that finds the post after a crash knows
+    what it covered.
 
     Example:
         >>> claim = await claim_post(store, "digest", "2026-W48", "C1", now=now,
@@ -108,16 +124,19 @@ async def claim_post(
         >>> claim.status                                                  # doctest: +SKIP
         'claimed'
     """
+    if kind == "digest" and window_until is None:
+        window_until = now
     async with store.transaction() as conn:
         async with conn.execute(
-            "SELECT kind, key, channel, ts, posted_at FROM posts WHERE kind = ? AND key = ?",
+            f"SELECT {_COLUMNS} FROM posts WHERE kind = ? AND key = ?",  # noqa: S608 - constant
             (kind, key),
         ) as cur:
             record = _record(await cur.fetchone())
         if record is None:
             await conn.execute(
-                "INSERT INTO posts(kind, key, channel, ts, posted_at) VALUES (?, ?, ?, NULL, ?)",
-                (kind, key, channel, iso(now)),
+                "INSERT INTO posts(kind, key, channel, ts, posted_at, window_until)"
+                " VALUES (?, ?, ?, NULL, ?, ?)",
+                (kind, key, channel, iso(now), _iso_or_none(window_until)),
             )
             return Claim("claimed")
         state = record.state
@@ -143,12 +162,17 @@ async def confirm_post(
     *,
     now: datetime,
     archive: UsedQuote | None = None,
+    window_until: datetime | None = None,
 ) -> None:
-    """Record the posted message's ts (and the archive quote it used) in one transaction."""
+    """Record the posted message's ts (and the archive quote it used) in one transaction.
+
+    ``window_until``: where the window of the message that went out ends (a digest).
+    """
     async with store.transaction() as conn:
         await conn.execute(
-            "UPDATE posts SET channel = ?, ts = ?, posted_at = ? WHERE kind = ? AND key = ?",
-            (channel, ts, iso(now), kind, key),
+            "UPDATE posts SET channel = ?, ts = ?, posted_at = ?,"
+            " window_until = coalesce(?, window_until) WHERE kind = ? AND key = ?",
+            (channel, ts, iso(now), _iso_or_none(window_until), kind, key),
         )
         if archive is not None:
             await conn.execute(
@@ -175,15 +199,27 @@ async def release_post(store: Store, kind: str, key: str) -> None:
         )
 
 
-async def record_skip(store: Store, kind: str, key: str, *, now: datetime) -> bool:
-    """Record (kind, key) as deliberately not posted; False if a row already exists."""
+async def record_skip(
+    store: Store, kind: str, key: str, *, now: datetime, window_until: datetime | None = None
+) -> bool:
+    """Record (kind, key) as deliberately not posted; False if a row already exists.
+
+    A skipped digest still ends a window (``window_until``, by default ``now``): the next
+    digest starts where it ended, so the week it looked at and found empty is not read twice.
+    """
+    if kind == "digest" and window_until is None:
+        window_until = now
     async with store.transaction() as conn:
         cur = await conn.execute(
-            "INSERT OR IGNORE INTO posts(kind, key, channel, ts, posted_at)"
-            " VALUES (?, ?, NULL, NULL, ?)",
-            (kind, key, iso(now)),
+            "INSERT OR IGNORE INTO posts(kind, key, channel, ts, posted_at, window_until)"
+            " VALUES (?, ?, NULL, NULL, ?, ?)",
+            (kind, key, iso(now), _iso_or_none(window_until)),
         )
         return cur.rowcount == 1
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else iso(moment)
 
 
 # --- new-episode announcements ----------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import aiosqlite
 
@@ -70,6 +71,54 @@ async def _digest_archive_stable(conn: aiosqlite.Connection) -> None:
         [(r[0], r[1], passage_key(r[2]), r[3]) for r in rows],
     )
     await conn.execute("DROP TABLE archive_quotes_by_passage")
+
+
+# Every column that holds an instant, as (table, column), for 0009_instants_microseconds.
+_INSTANT_COLUMNS = (
+    ("schema_migrations", "applied_at"),
+    ("episodes", "ingested_at"),
+    ("caption_tracks", "ingested_at"),
+    ("digest_arrivals", "arrived_at"),
+    ("events_seen", "seen_at"),
+    ("search_log", "at"),
+    ("shares", "at"),
+    ("posts", "posted_at"),
+    ("archive_quotes", "used_at"),
+)
+
+
+def _instant_0009(text: object) -> object:
+    """An instant as 0009 stores it: UTC, microseconds, fixed width (no offset: UTC). A value
+    that is not an instant is kept as it is (nothing here wrote such a value)."""
+    if not isinstance(text, str):
+        return text
+    if len(text) == 25 and text[19:] == "+00:00":  # what every earlier version wrote
+        return text[:19] + ".000000+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+async def _instants_microseconds(conn: aiosqlite.Connection) -> None:
+    """Migration ``0009_instants_microseconds``: every stored instant in one fixed-width form,
+    so text order is time order (``…T06:25:45+00:00`` becomes ``…T06:25:45.000000+00:00``),
+    and each digest row says where its window ended (``posts.window_until``), which until now
+    was its ``posted_at``."""
+    # One pass per table, the conversion in SQL's hands: events_seen alone grows by a row per
+    # Slack event and has no index on its time.
+    await conn.create_function("instant_0009", 1, _instant_0009, deterministic=True)
+    for table, column in _INSTANT_COLUMNS:
+        # Names from the constant table above, never from input.
+        await conn.execute(
+            f"UPDATE {table} SET {column} = instant_0009({column})"  # noqa: S608
+            f" WHERE {column} IS NOT instant_0009({column})"
+        )
+    await conn.execute("ALTER TABLE posts ADD COLUMN window_until TEXT")
+    await conn.execute("UPDATE posts SET window_until = posted_at WHERE kind = 'digest'")
 
 
 # Applied in this order, each once, each in its own transaction. Append only.
@@ -348,6 +397,7 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration("0007_packed_segments", run=_pack_segments),
     Migration("0008_digest_archive_stable", run=_digest_archive_stable),
+    Migration("0009_instants_microseconds", run=_instants_microseconds),
     Migration(
         "0015_search_log_by_user",
         """

@@ -6,12 +6,13 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
 import aiosqlite
 
-from storage.clock import now_iso
+from storage.clock import Clock, iso, utc_now
 from storage.db.migrations import FORMER_NAMES, MIGRATIONS
 
 
@@ -45,21 +46,33 @@ def failure_kind(exc: BaseException) -> FailureKind | None:
 class Store:
     """An open episode database. Use ``async with await Store.open(path) as store``.
 
-    All writes go through :meth:`transaction`, so a failure leaves nothing half-written.
+    All writes go through :meth:`transaction`, so a failure leaves nothing half-written. Every
+    time it records comes from :meth:`now` (its ``clock``), so a test sets the time by opening
+    the store with one instead of patching modules.
 
     Example:
         >>> store = await Store.open("data/episodes.db")      # doctest: +SKIP
         >>> rows = await store.fetchall("SELECT id FROM episodes")  # doctest: +SKIP
     """
 
-    def __init__(self, conn: aiosqlite.Connection, path: str):
+    def __init__(self, conn: aiosqlite.Connection, path: str, *, clock: Clock | None = None):
         self.conn = conn
         self.path = path
+        self.clock = clock or utc_now
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path, *, migrate: bool = True, create: bool = True) -> Store:
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        migrate: bool = True,
+        create: bool = True,
+        clock: Clock | None = None,
+    ) -> Store:
         """Open (``create``: or make, with its folders) the database file at ``path``.
+
+        ``clock`` gives the time every row is stamped with (default: the machine's, in UTC).
 
         Raises StoreError for a path that cannot be a database file, and, with
         ``create=False`` (commands that only read), for a file that does not exist yet.
@@ -103,7 +116,7 @@ class Store:
                 await asyncio.to_thread(thread.join, 5)
             raise StoreError(f"{path}: cannot open the database: {exc}") from exc
         conn.row_factory = aiosqlite.Row
-        store = cls(conn, path)
+        store = cls(conn, path, clock=clock)
         try:
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.execute("PRAGMA busy_timeout = 5000")
@@ -126,6 +139,30 @@ class Store:
             await conn.close()
             raise
         return store
+
+    def now(self) -> datetime:
+        """The current time by this store's clock (aware)."""
+        moment = self.clock()
+        if moment.tzinfo is None:
+            raise ValueError("the store's clock gave a naive datetime; it must be aware")
+        return moment
+
+    def stamp(self) -> str:
+        """The current time as stored (:func:`storage.clock.iso`). Call it inside the write
+        transaction that stores it: then anything stamped before a reader's barrier
+        (:meth:`settle`) is committed by the time that reader reads."""
+        return iso(self.now())
+
+    async def settle(self) -> None:
+        """Wait until writes under way in other connections are committed.
+
+        A row is stamped inside its write transaction, so after this returns every row stamped
+        before the call is visible: a window that ends at an instant taken before it cannot
+        miss one still being written. (An empty write transaction: it takes the write lock,
+        which those writers hold, and writes nothing.)
+        """
+        async with self.transaction():
+            pass
 
     async def close(self) -> None:
         await self.conn.close()
@@ -195,7 +232,7 @@ class Store:
                     await migration.run(conn)
                 await conn.execute(
                     "INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)",
-                    (migration.name, now_iso()),
+                    (migration.name, self.stamp()),
                 )
             applied.append(migration.name)
         return applied

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from storage.catalogue import youtube_id
-from storage.clock import now_iso
 from storage.db import Store
 from storage.ingest.formats import FORMATS, NotATranscript, ParseError, detect
 from storage.ingest.site import attach_chapter_list, find_profiles, guest_names, learn_people
@@ -444,7 +443,7 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
                 json.dumps(meta.links, ensure_ascii=False),
                 json.dumps(list(meta.topics), ensure_ascii=False), meta.season, meta.number,
                 meta.description, kind, timing, str(path.resolve()), prepared.format, digest,
-                now_iso(),
+                store.stamp(),
             ),
         )  # fmt: skip
         await conn.executemany(

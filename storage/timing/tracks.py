@@ -32,7 +32,6 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.clock import now_iso
 from storage.db import Store
 from storage.models import (
     EpisodeMeta,
@@ -108,6 +107,7 @@ async def _store_track(
     path: Path,
     fmt: str,
     digest: str,
+    stamp: str,
 ) -> None:
     await conn.execute(
         "INSERT INTO caption_tracks(id, youtube_id, episode_id, words, times, coverage,"
@@ -119,7 +119,7 @@ async def _store_track(
         " ingested_at = excluded.ingested_at",
         (
             track.id, track.youtube_id, None, " ".join(track.words),
-            pack_times(track.times), None, str(path.resolve()), fmt, digest, now_iso(),
+            pack_times(track.times), None, str(path.resolve()), fmt, digest, stamp,
         ),
     )  # fmt: skip
 
@@ -257,7 +257,7 @@ async def attach_captions(
         )
         if not targets:
             if not stored or stored[0]["source_hash"] != digest:
-                await _store_track(conn, track, path, transcript.format, digest)
+                await _store_track(conn, track, path, transcript.format, digest, store.stamp())
             return None
         target = targets[0]
         if (
@@ -287,7 +287,7 @@ async def attach_captions(
                     "the sidecar, or ingest the captions without them"
                 ),
             )
-        await _store_track(conn, track, path, transcript.format, digest)
+        await _store_track(conn, track, path, transcript.format, digest, store.stamp())
         await _take_times(conn, target["id"], track, result)
         count = await _rows(
             conn, "SELECT count(*) AS n FROM passages WHERE episode_id = ?", (target["id"],)

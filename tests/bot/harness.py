@@ -25,6 +25,7 @@ from aiohttp import web
 from bot.app import EVENTS_PATH, build_app, build_client, build_deps, web_app
 from bot.config import Settings
 from handlers.context import Deps
+from storage.clock import Clock
 from storage.db import Store
 from tests.slack_api import BOT_TOKEN, SIGNING_SECRET, SlackApi, post_signed
 
@@ -61,10 +62,11 @@ test_settings.__test__ = False  # type: ignore[attr-defined] - a helper, not a t
 
 @asynccontextmanager
 async def running_bot(
-    db_path: Path | str, slack_api: SlackApi, **overrides: Any
+    db_path: Path | str, slack_api: SlackApi, *, clock: Clock | None = None, **overrides: Any
 ) -> AsyncIterator[BotUnderTest]:
+    """The app serving HTTP on 127.0.0.1; ``clock`` sets its store's time (stamps, the digest)."""
     settings = test_settings(db_path, slack_api, **overrides)
-    async with await Store.open(settings.database_path) as store:
+    async with await Store.open(settings.database_path, clock=clock) as store:
         async with aiohttp.ClientSession() as session:
             deps = build_deps(store, settings)
             app = build_app(settings, deps, client=build_client(settings, session))

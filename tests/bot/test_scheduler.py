@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import random
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,6 +29,7 @@ from storage.activity.posts import claim_post, get_post
 from storage.clock import iso
 from storage.db import Store
 from storage.ingest import ingest_paths
+from tests.clock import Clock
 from tests.conftest import PODCAST
 from tests.slack_api import BOT_TOKEN, SlackApi
 
@@ -38,16 +42,6 @@ NEWS = "C0NEWS"
 ARRIVING = ("lean-mlops-for-startups", "devrel-open-source-machine-learning")
 # Waits on the background loop are for an event, bounded by this: only a broken loop reaches it.
 DEADLINE = 30.0
-
-
-class Clock:
-    """Injected time: tests move it; the code under test reads it."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 # -- the schedule ------------------------------------------------------------------------------
@@ -127,14 +121,17 @@ async def corpus_store(corpus_db: Path, tmp_path: Path):
     shutil.copy(corpus_db, path)
     store = await Store.open(path)
     async with store.transaction() as conn:
-        await conn.execute("UPDATE digest_arrivals SET arrived_at = '2026-01-05T10:00:00+00:00'")
+        await conn.execute(
+            "UPDATE digest_arrivals SET arrived_at = ?",
+            (iso(datetime(2026, 1, 5, 10, tzinfo=UTC)),),
+        )
         for episode_id in ARRIVING:
             await conn.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
             await conn.execute("DELETE FROM digest_arrivals WHERE episode_id = ?", (episode_id,))
         await conn.execute(
-            "INSERT INTO posts(kind, key, channel, ts, posted_at) VALUES"
-            " ('digest', '2026-W48', ?, '1700000000.000100', ?)",
-            (DIGEST, iso(LAST_MONDAY)),
+            "INSERT INTO posts(kind, key, channel, ts, posted_at, window_until) VALUES"
+            " ('digest', '2026-W48', ?, '1700000000.000100', ?, ?)",
+            (DIGEST, iso(LAST_MONDAY), iso(LAST_MONDAY)),
         )
     try:
         yield store
@@ -339,7 +336,11 @@ async def test_a_post_interrupted_after_its_claim_is_found_or_posted_once(
     assert history.args["channel"] == DIGEST
     assert float(history.args["oldest"]) <= NOW.timestamp() <= float(history.args["latest"])
     assert slack_api.calls_to("chat.postMessage") == []
-    assert (await get_post(corpus_store, "digest", "2026-W49")).ts == "1700000000.000777"  # type: ignore[union-attr]
+    record = await get_post(corpus_store, "digest", "2026-W49")
+    assert record is not None and record.ts == "1700000000.000777"
+    # The message found covers the window its own run built, up to 09:00, not up to the
+    # recovery: the next digest starts at 09:00, so nothing after it is left out.
+    assert record.window_until == iso(NOW)
 
 
 async def test_an_interrupted_post_that_never_reached_slack_is_posted(
@@ -500,3 +501,46 @@ async def test_an_undecidable_announcement_does_not_hold_back_later_ones(
     assert [(r.key, r.status) for r in results] == [(second, "posted")]
     [call] = slack_api.calls_to("chat.postMessage")
     assert call.args["metadata"]["event_payload"]["key"] == second
+
+
+async def test_weekly_digests_tile_time_across_dst_and_a_late_run(
+    corpus_store: Store, client: AsyncWebClient, slack_api: SlackApi
+) -> None:
+    """Consecutive digests cover [since, until) windows that meet exactly: the week with the
+    clocks going back (7 days and an hour), a digest caught up on a Wednesday, and events right
+    on a run's instant or a microsecond before it. Each search counts in exactly one digest."""
+    berlin = ZoneInfo("Europe/Berlin")
+    runs = [
+        datetime(2026, 10, 19, 9, tzinfo=berlin),  # CEST
+        datetime(2026, 10, 26, 9, tzinfo=berlin),  # CET: the clocks went back on the 25th
+        datetime(2026, 11, 4, 14, tzinfo=berlin),  # the bot was down on Monday
+        datetime(2026, 11, 9, 9, tzinfo=berlin),
+    ]
+    start = runs[0] - timedelta(days=7)  # the first digest looks back a week
+    rng = random.Random(15)
+    span = int((runs[-1] - start).total_seconds() * 1_000_000)
+    moments = [start + timedelta(microseconds=rng.randrange(span)) for _ in range(24)]
+    moments += [start, *runs[:-1]] + [r - timedelta(microseconds=1) for r in runs]
+    async with corpus_store.transaction() as conn:
+        await conn.execute("DELETE FROM posts")
+    for i, moment in enumerate(moments):
+        await record_search(corpus_store, f"topic {i}", 1, user_id=f"U{i}", at=iso(moment))
+    await arrive(corpus_store, ARRIVING[0], at=runs[1])  # exactly at a run: the next digest's
+    poster = make_poster(
+        corpus_store, client, Clock(runs[0]), schedule=Schedule.parse("mon 09:00", "Europe/Berlin")
+    )
+    digests = []
+    for run in runs:
+        poster.clock.now = run
+        digest = await poster.preview()
+        assert (await poster.post_digest()).status == "posted"
+        digests.append(digest)
+    assert digests[0].since == digests[0].activity_since == start
+    for before, after in itertools.pairwise(digests):
+        assert after.since == after.activity_since == before.until
+    for digest in digests:
+        expected = sum(digest.since <= m < digest.until for m in moments)
+        assert digest.searches == expected
+    assert sum(d.searches for d in digests) == len(moments) == 24 + 1 + 3 + 4
+    assert [[e.id for e in d.new_episodes] for d in digests] == [[], [], [ARRIVING[0]], []]
+    assert len(slack_api.calls_to("chat.postMessage")) == len(runs)

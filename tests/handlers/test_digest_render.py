@@ -35,7 +35,10 @@ async def corpus_digest(corpus_db: Path, tmp_path: Path) -> Digest:
     shutil.copy(corpus_db, path)
     async with await Store.open(path) as store:
         async with store.transaction() as conn:
-            await conn.execute("UPDATE digest_arrivals SET arrived_at = '2026-01-05T00:00:00Z'")
+            await conn.execute(
+                "UPDATE digest_arrivals SET arrived_at = ?",
+                (iso(datetime(2026, 1, 5, tzinfo=UTC)),),
+            )
             for episode_id in NEW:
                 await conn.execute(
                     "UPDATE digest_arrivals SET arrived_at = ? WHERE episode_id = ?",

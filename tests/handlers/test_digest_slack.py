@@ -1,7 +1,7 @@
 """``/episodes digest`` through the real app, and the digest and announcements while serving.
 
 Signed requests go to bot.app's production wiring on 127.0.0.1; what Slack would receive is read
-from the local Web API stand-in. Time is injected by replacing bot.scheduler.now_utc.
+from the local Web API stand-in. Time is injected: the store is opened with a settable clock.
 
 Serving instances run in the background, so every wait here is for a condition (a log line, a
 row, a call), bounded by a deadline that only a broken bot reaches; never a fixed sleep.
@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 import bot.scheduler
-import storage.ingest.pipeline
 from bot.app import serve
 from storage.activity.log import record_search
 from storage.activity.posts import get_post
@@ -29,6 +28,7 @@ from storage.clock import iso
 from storage.db import Store
 from storage.ingest import ingest_paths
 from tests.bot.harness import running_bot, test_settings
+from tests.clock import Clock
 from tests.conftest import PODCAST
 from tests.slack_api import SlackApi, slash_command
 
@@ -41,16 +41,11 @@ LATER = ("lean-mlops-for-startups",)  # ingested while the bot serves
 
 
 @pytest.fixture
-def frozen(monkeypatch: pytest.MonkeyPatch):
-    """The scheduler's clock, and the one ingest stamps arrivals with, settable by the test.
-
-    Both, or an episode ingested during a test arrives at the machine's date, which the
-    scheduler (at NOW) may find over a week old and not announce.
-    """
-    clock = {"now": NOW}
-    monkeypatch.setattr(bot.scheduler, "now_utc", lambda: clock["now"])
-    monkeypatch.setattr(storage.ingest.pipeline, "now_iso", lambda: iso(clock["now"]))
-    return clock
+def frozen() -> Clock:
+    """The time, settable by the test, for the bot and for any other process's store: the
+    scheduler runs by it and ingest stamps arrivals with it (an episode stamped with the
+    machine's date might look over a week old to a scheduler at NOW, and not be announced)."""
+    return Clock(NOW)
 
 
 @pytest.fixture
@@ -62,7 +57,8 @@ async def digest_db(corpus_db: Path, tmp_path: Path) -> Path:
     async with await Store.open(path) as store:
         async with store.transaction() as conn:
             await conn.execute(
-                "UPDATE digest_arrivals SET arrived_at = '2026-01-05T10:00:00+00:00'"
+                "UPDATE digest_arrivals SET arrived_at = ?",
+                (iso(datetime(2026, 1, 5, 10, tzinfo=UTC)),),
             )
             for episode_id in ARRIVED:
                 await conn.execute(
@@ -75,9 +71,9 @@ async def digest_db(corpus_db: Path, tmp_path: Path) -> Path:
                     "DELETE FROM digest_arrivals WHERE episode_id = ?", (episode_id,)
                 )
             await conn.execute(
-                "INSERT INTO posts(kind, key, channel, ts, posted_at) VALUES"
-                " ('digest', '2026-W48', ?, '1700000000.000100', ?)",
-                (DIGEST, iso(NOW - timedelta(days=7))),
+                "INSERT INTO posts(kind, key, channel, ts, posted_at, window_until) VALUES"
+                " ('digest', '2026-W48', ?, '1700000000.000100', ?, ?)",
+                (DIGEST, iso(NOW - timedelta(days=7)), iso(NOW - timedelta(days=7))),
             )
         for query, hits, user in (
             ("feature store", 3, "U1"), ("feature store", 2, "U2"),
@@ -99,7 +95,7 @@ async def ask(running, slack_api: SlackApi, text: str, user_id: str, n: int) -> 
 
 
 async def test_anyone_gets_a_private_preview(digest_db: Path, slack_api: SlackApi, frozen) -> None:
-    async with running_bot(digest_db, slack_api, **DIGEST_SETTINGS) as running:
+    async with running_bot(digest_db, slack_api, clock=frozen, **DIGEST_SETTINGS) as running:
         reply = await ask(running, slack_api, "digest", "U0MEMBER", 1)
     assert reply["response_type"] == "ephemeral"
     shown = json.dumps(reply["blocks"], ensure_ascii=False)
@@ -116,7 +112,7 @@ async def test_anyone_gets_a_private_preview(digest_db: Path, slack_api: SlackAp
 async def test_only_admins_post_now_and_only_once(
     digest_db: Path, slack_api: SlackApi, frozen
 ) -> None:
-    async with running_bot(digest_db, slack_api, **DIGEST_SETTINGS) as running:
+    async with running_bot(digest_db, slack_api, clock=frozen, **DIGEST_SETTINGS) as running:
         refused = await ask(running, slack_api, "digest now", "U0MEMBER", 1)
         assert "only the digest's admins" in refused["text"]
         assert slack_api.calls_to("chat.postMessage") == []
@@ -141,7 +137,7 @@ async def test_a_refused_post_is_explained_to_the_admin(
     digest_db: Path, slack_api: SlackApi, frozen
 ) -> None:
     slack_api.reply("chat.postMessage", json={"ok": False, "error": "not_in_channel"})
-    async with running_bot(digest_db, slack_api, **DIGEST_SETTINGS) as running:
+    async with running_bot(digest_db, slack_api, clock=frozen, **DIGEST_SETTINGS) as running:
         reply = await ask(running, slack_api, "digest now", ADMIN, 1)
     assert "couldn't post the digest" in reply["text"] and "/invite" in reply["text"]
     async with await Store.open(digest_db) as store:
@@ -173,13 +169,13 @@ async def wait_until(
         await asyncio.sleep(0.02)
 
 
-async def run_instance(settings, until, what: str = "what was expected") -> None:  # noqa: ANN001
+async def run_instance(settings, until, what: str = "what was expected", *, clock) -> None:  # noqa: ANN001
     """Serve until ``until()`` is true (bounded), then stop, like a process being restarted.
 
     When this returns the instance has stopped, so every call it made is in the stand-in's list.
     """
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, stop=stop))
+    task = asyncio.create_task(serve(settings, stop=stop, clock=clock))
     try:
         await wait_until(until, what, serving=task)
     finally:
@@ -207,11 +203,16 @@ async def test_two_instances_started_one_after_the_other_post_once(
     settings = test_settings(digest_db, slack_api, **DIGEST_SETTINGS)
     # The first instance starts after 09:00: it catches up this week's digest. It is stopped
     # once the post is recorded (Slack having the message is not enough: see the next test).
-    await run_instance(settings, digest_recorded(digest_db), "the digest to be recorded")
-    # A restart an hour later: it looks, finds the week posted, and posts nothing.
-    frozen["now"] = NOW + timedelta(hours=1)
     await run_instance(
-        settings, logged(caplog, "first round: digest 2026-W49 already"), "'already posted'"
+        settings, digest_recorded(digest_db), "the digest to be recorded", clock=frozen
+    )
+    # A restart an hour later: it looks, finds the week posted, and posts nothing.
+    frozen.now = NOW + timedelta(hours=1)
+    await run_instance(
+        settings,
+        logged(caplog, "first round: digest 2026-W49 already"),
+        "'already posted'",
+        clock=frozen,
     )
     [call] = slack_api.calls_to("chat.postMessage")
     assert call.args["metadata"]["event_payload"] == {"kind": "digest", "key": "2026-W49"}
@@ -232,7 +233,7 @@ async def test_an_instance_stopped_while_posting_records_the_post_before_it_stop
         return record is not None and record.state == "claimed"
 
     stop = asyncio.Event()
-    serving = asyncio.create_task(serve(settings, stop=stop))
+    serving = asyncio.create_task(serve(settings, stop=stop, clock=frozen))
     try:
         await wait_until(claimed, "the digest to be claimed", serving=serving)
         stop.set()  # SIGTERM while the post is under way
@@ -247,9 +248,12 @@ async def test_an_instance_stopped_while_posting_records_the_post_before_it_stop
         record = await get_post(store, "digest", "2026-W49")
     assert record is not None and record.ts == call.answer["ts"]
     # The next instance, an hour later, finds the week posted.
-    frozen["now"] = NOW + timedelta(hours=1)
+    frozen.now = NOW + timedelta(hours=1)
     await run_instance(
-        settings, logged(caplog, "first round: digest 2026-W49 already"), "'already posted'"
+        settings,
+        logged(caplog, "first round: digest 2026-W49 already"),
+        "'already posted'",
+        clock=frozen,
     )
     assert len(slack_api.calls_to("chat.postMessage")) == 1
 
@@ -268,7 +272,9 @@ async def test_serving_bot_announces_an_episode_another_process_ingested(
     async def ingest_while_serving() -> None:
         # Once the first round has run, the bot has set its watermark: what arrives now is new.
         await wait_until(logged(caplog, "first round"), "the bot's first round")
-        async with await Store.open(digest_db) as other:  # `python -m bot ingest`, elsewhere
+        async with await Store.open(
+            digest_db, clock=frozen
+        ) as other:  # `python -m bot ingest`, elsewhere
             report = await ingest_paths(other, [PODCAST / f"{e}.md" for e in LATER])
             assert [o.status for o in report.outcomes] == ["added"]
 
@@ -279,11 +285,13 @@ async def test_serving_bot_announces_an_episode_another_process_ingested(
 
     side = asyncio.create_task(ingest_while_serving())
     try:
-        await run_instance(settings, announced, "the announcement")
+        await run_instance(settings, announced, "the announcement", clock=frozen)
     finally:
         side.cancel()  # a no-op once it is done
     # Restarted: the episode is not announced again, and the catalogue never was.
-    await run_instance(settings, logged(caplog, "first round", 2), "the restart's first round")
+    await run_instance(
+        settings, logged(caplog, "first round", 2), "the restart's first round", clock=frozen
+    )
     [call] = slack_api.calls_to("chat.postMessage")
     assert call.args["channel"] == NEWS
     assert call.args["metadata"]["event_payload"] == {"kind": "announcement", "key": LATER[0]}

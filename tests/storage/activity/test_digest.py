@@ -40,12 +40,16 @@ from tests.conftest import DEVREL, PEOPLE, PODCAST, corpus_files, need_corpus
 
 # Monday 30 November 2026, 09:00 UTC: the digest being built. The last one went out a week ago.
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-LONG_AGO = "2026-01-05T10:00:00+00:00"
+LONG_AGO = iso(datetime(2026, 1, 5, 10, tzinfo=UTC))
+THURSDAY_NOON = datetime(2026, 11, 27, 12, tzinfo=UTC)
 NEW = {
     # episode id: (first arrival, publication date we give it)
-    "lean-mlops-for-startups": ("2026-11-24T08:00:00+00:00", "2026-11-24"),
-    "devrel-open-source-machine-learning": ("2026-11-26T15:30:00+00:00", "2026-11-26"),
-    "crisp-dm": ("2026-11-28T19:00:00+00:00", None),  # no chapters: quotes instead
+    "lean-mlops-for-startups": (iso(datetime(2026, 11, 24, 8, tzinfo=UTC)), "2026-11-24"),
+    "devrel-open-source-machine-learning": (
+        iso(datetime(2026, 11, 26, 15, 30, tzinfo=UTC)),
+        "2026-11-26",
+    ),
+    "crisp-dm": (iso(datetime(2026, 11, 28, 19, tzinfo=UTC)), None),  # no chapters: quotes instead
 }
 LEASE = timedelta(minutes=5)
 
@@ -66,9 +70,9 @@ async def corpus_store(corpus_db: Path, tmp_path: Path):
             )
             await conn.execute("UPDATE episodes SET date = ? WHERE id = ?", (date, episode_id))
         await conn.execute(
-            "INSERT INTO posts(kind, key, channel, ts, posted_at) VALUES"
-            " ('digest', '2026-W48', 'C0DIGEST', '1700000000.000100', ?)",
-            (iso(NOW - timedelta(days=7)),),
+            "INSERT INTO posts(kind, key, channel, ts, posted_at, window_until) VALUES"
+            " ('digest', '2026-W48', 'C0DIGEST', '1700000000.000100', ?, ?)",
+            (iso(NOW - timedelta(days=7)), iso(NOW - timedelta(days=7))),
         )
     try:
         yield store
@@ -166,12 +170,13 @@ async def test_new_counts_from_the_last_digest_not_a_fixed_week(corpus_store: St
     # A digest posted on Thursday: only what arrived after it is new on Monday.
     async with corpus_store.transaction() as conn:
         await conn.execute(
-            "INSERT INTO posts(kind, key, channel, ts, posted_at) VALUES"
-            " ('digest', 'manual', 'C0DIGEST', '1700000001.000100', '2026-11-27T12:00:00+00:00')"
+            "INSERT INTO posts(kind, key, channel, ts, posted_at, window_until) VALUES"
+            " ('digest', 'manual', 'C0DIGEST', '1700000001.000100', ?, ?)",
+            (iso(THURSDAY_NOON), iso(THURSDAY_NOON)),
         )
     digest = await build_digest(corpus_store, now=NOW)
     assert [e.id for e in digest.new_episodes] == ["crisp-dm"]
-    assert digest.since == datetime(2026, 11, 27, 12, tzinfo=UTC)
+    assert digest.since == THURSDAY_NOON
 
 
 async def test_first_digest_after_the_initial_import_is_not_all_news(corpus_store: Store) -> None:
@@ -181,13 +186,13 @@ async def test_first_digest_after_the_initial_import_is_not_all_news(corpus_stor
         await conn.execute("DELETE FROM posts")
         # The whole catalogue arrived on Thursday, a second or so apart (one ingest run)...
         await conn.execute(
-            "UPDATE digest_arrivals SET arrived_at = strftime('%Y-%m-%dT%H:%M:%S+00:00',"
+            "UPDATE digest_arrivals SET arrived_at = strftime('%Y-%m-%dT%H:%M:%S.000000+00:00',"
             " '2026-11-26T10:00:00', '+' || seq || ' seconds')"
         )
         # ...and one episode of its own on Saturday.
         await conn.execute(
-            "UPDATE digest_arrivals SET arrived_at = '2026-11-28T19:00:00+00:00'"
-            " WHERE episode_id = 'crisp-dm'"
+            "UPDATE digest_arrivals SET arrived_at = ? WHERE episode_id = 'crisp-dm'",
+            (iso(datetime(2026, 11, 28, 19, tzinfo=UTC)),),
         )
     catalogue = await store.fetchone("SELECT count(*) AS n FROM digest_arrivals")
     assert catalogue["n"] > IMPORT_BATCH
@@ -201,20 +206,20 @@ async def test_first_digest_after_the_initial_import_is_not_all_news(corpus_stor
         for i, episode_id in enumerate(NEW):
             await conn.execute(
                 "UPDATE digest_arrivals SET arrived_at = ? WHERE episode_id = ?",
-                (f"2026-11-28T19:00:0{i}+00:00", episode_id),
+                (iso(datetime(2026, 11, 28, 19, 0, i, tzinfo=UTC)), episode_id),
             )
     digest = await build_digest(store, now=NOW)
     assert {e.id for e in digest.new_episodes} == set(NEW)
     # With an earlier digest to count from, every arrival since it is new, however many.
     async with store.transaction() as conn:
         await conn.execute(
-            "UPDATE digest_arrivals SET arrived_at = strftime('%Y-%m-%dT%H:%M:%S+00:00',"
+            "UPDATE digest_arrivals SET arrived_at = strftime('%Y-%m-%dT%H:%M:%S.000000+00:00',"
             " '2026-11-26T10:00:00', '+' || seq || ' seconds')"
         )
         await conn.execute(
-            "INSERT INTO posts(kind, key, channel, ts, posted_at) VALUES"
-            " ('digest', '2026-W48', 'C0DIGEST', '1700000000.000100', ?)",
-            (iso(NOW - timedelta(days=7)),),
+            "INSERT INTO posts(kind, key, channel, ts, posted_at, window_until) VALUES"
+            " ('digest', '2026-W48', 'C0DIGEST', '1700000000.000100', ?, ?)",
+            (iso(NOW - timedelta(days=7)), iso(NOW - timedelta(days=7))),
         )
     digest = await build_digest(store, now=NOW)
     assert len(digest.new_episodes) + digest.more_new == catalogue["n"]
@@ -471,7 +476,7 @@ async def test_claims_are_once_only_and_stale_ones_are_reported(store: Store) ->
         store, "digest", "2026-W49", "C1", now=NOW + timedelta(days=1), stale_after=LEASE
     )
     assert done.status == "posted" and done.record and done.record.ts == "1700000000.000100"
-    assert (await last_digest(store)).key == "2026-W49"  # type: ignore[union-attr]
+    assert (await last_digest(store, until=NOW + timedelta(days=1))).key == "2026-W49"  # type: ignore[union-attr]
     # A refused post gives the claim back.
     assert (await claim_post(store, "digest", "X", "C1", now=NOW, stale_after=LEASE)).status == (
         "claimed"
