@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import weakref
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -108,7 +108,7 @@ async def how_to_ask(store: Store, newest: list[Episode], signature: tuple) -> l
 async def home_content(deps: Deps, user_id: str, *, now: datetime | None = None) -> HomeContent:
     """Everything ``user_id``'s Home tab shows, read from the database now."""
     store = deps.store
-    now = now or datetime.now(UTC)
+    now = now or store.now()
     summary = await summarise_catalogue(store)
     newest = await list_episodes(store, limit=HOME_NEWEST * 2)
     signature = (summary.episodes, summary.newest, tuple(e.id for e in newest))
@@ -116,9 +116,9 @@ async def home_content(deps: Deps, user_id: str, *, now: datetime | None = None)
     return HomeContent(
         summary=summary,
         newest=newest[:HOME_NEWEST],
-        # until: a minute on, as times are stored to the second (a share made just now counts)
+        # until is exclusive: a microsecond on, so a share stamped at this very instant counts
         shared=await most_shared(
-            store, since=since, until=now + timedelta(minutes=1), limit=HOME_SHARED
+            store, since=since, until=now + timedelta(microseconds=1), limit=HOME_SHARED
         ),
         examples=await how_to_ask(store, newest, signature),
         recent=await recent_searches(store, user_id, limit=HOME_RECENT),
