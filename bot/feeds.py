@@ -67,12 +67,19 @@ class FeedPoller:
         added: list[str] = []
         for url in self.feeds:
             try:
-                report = await ingest_feed(self.store, url, self.fetch)
+                report = await ingest_feed(
+                    self.store, url, self.fetch, on_first_poll_added=self._not_news
+                )
             except Exception:  # noqa: BLE001 - one feed must not stop the others
                 log.exception("polling feed %s failed", url, extra={"feed": url})
                 continue
             reports.append(report)
-            added += await self._settle(report, url, report.first_poll)
+            added += await self._settle(report, url, first=False)
+            if report.first_poll and report.of(Outcome.ADDED):
+                log.info(
+                    "%s: first poll, %d episodes imported (not announced)", url,
+                    len(report.of(Outcome.ADDED)), extra={"source": url},
+                )  # fmt: skip
         for folder in self.folders:
             try:
                 first = await self._first_scan(folder)
@@ -87,6 +94,10 @@ class FeedPoller:
         if added and self.poster is not None and self.poster.announce_channel:
             await self.poster.announce_new()
         return reports
+
+    async def _not_news(self, episode_id: str) -> None:
+        """The back catalogue: recorded as not to be announced, before the scheduler looks."""
+        await record_skip(self.store, "announcement", episode_id, now=now_utc())
 
     async def _first_scan(self, folder: str) -> bool:
         row = await self.store.fetchone("SELECT 1 FROM feed_state WHERE url = ?", (folder,))
@@ -111,8 +122,11 @@ class FeedPoller:
         if changed or report.failed:
             log.info("%s: %s", source, report.summary(), extra=context)
         if first:
-            for episode_id in added:  # the back catalogue: recorded as not to be announced
-                await record_skip(self.store, "announcement", episode_id, now=now_utc())
+            # A folder's first scan is recorded after the scan, which takes seconds: a
+            # scheduler round landing inside it could still announce up to 5 of its files.
+            # (Feeds, whose first poll takes minutes, record each episode as it is stored.)
+            for episode_id in added:
+                await self._not_news(episode_id)
             if added:
                 log.info(
                     "%s: first poll, %d episodes imported (not announced)", source, len(added),

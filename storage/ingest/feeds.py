@@ -20,7 +20,7 @@ import html
 import json
 import re
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -368,10 +368,19 @@ def episode_id_for(item: FeedItem) -> str:
     )
 
 
-async def ingest_feed(store: Store, feed_url: str, fetch: Fetch) -> FeedReport:
+async def ingest_feed(
+    store: Store,
+    feed_url: str,
+    fetch: Fetch,
+    *,
+    on_first_poll_added: Callable[[str], Awaitable[None]] | None = None,
+) -> FeedReport:
     """Poll one feed: fetch it (conditionally), ingest every item with a transcript that is new
     or changed. Never raises for a bad feed or item: each failure is one outcome, and the other
     items still go in.
+
+    ``on_first_poll_added`` is called with each episode a feed's first poll adds, as soon as it
+    is stored: the serving bot records it as the back catalogue before anything can announce it.
 
     Example:
         >>> report = await ingest_feed(store, "https://x.org/feed.xml", fetch)  # doctest: +SKIP
@@ -433,6 +442,9 @@ async def ingest_feed(store: Store, feed_url: str, fetch: Fetch) -> FeedReport:
         report.outcomes.append(
             await _ingest_item(store, feed_url, item, episode_id, row, fetch, report)
         )
+        done = report.outcomes[-1]
+        if report.first_poll and on_first_poll_added and done.status == Outcome.ADDED:
+            await on_first_poll_added(done.episode_id or episode_id)
     failed = bool(report.failed)
     # A feed with a failed item keeps no validators: the next poll reads it again and retries.
     await _save_feed_state(
