@@ -29,6 +29,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
+from bot.feeds import start_feed_poller
+from bot.health import HEALTH_PATH, SlackLink, health_report, health_route, start_health_server
 from bot.scheduler import Poster, start_scheduler
 from handlers import actions, commands, digest, home, mentions, search_form
 from handlers.context import Deps, HandlerSettings
@@ -39,7 +41,7 @@ from storage.search import search_cache
 log = logging.getLogger("episode_bot")
 
 EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
+__all__ = ["EVENTS_PATH", "HEALTH_PATH", "build_app", "build_client", "build_deps", "serve"]
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -119,23 +121,19 @@ def build_app(settings: Settings, deps: Deps, *, client: AsyncWebClient | None =
 
 
 def web_app(app: AsyncApp, deps: Deps) -> web.Application:
-    """HTTP mode: Slack's requests at POST /slack/events, health at GET /healthz."""
+    """HTTP mode: Slack's requests at POST /slack/events, health at GET /healthz
+    (bot/health.py: the same report HEALTH_PORT serves)."""
 
     async def slack_events(request: web.Request) -> web.Response:
         bolt_response = await app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
-    async def healthz(request: web.Request) -> web.Response:
-        try:
-            row = await deps.store.fetchone("SELECT count(*) FROM episodes")
-        except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
-            log.warning("health check: database not readable: %s", exc)
-            return web.json_response({"ok": False, "error": "database not readable"}, status=503)
-        return web.json_response({"ok": True, "episodes": row[0]})
-
+    link = SlackLink("http")
     web_application = web.Application()
     web_application.router.add_post(EVENTS_PATH, slack_events)
-    web_application.router.add_get(HEALTH_PATH, healthz)
+    web_application.router.add_get(
+        HEALTH_PATH, health_route(lambda: health_report(deps.store, link))
+    )
     return web_application
 
 
@@ -146,7 +144,8 @@ def web_app(app: AsyncApp, deps: Deps) -> web.Application:
 # announcements.
 Stop = Callable[[], Awaitable[None]]
 BackgroundJob = Callable[[Store, Settings, AsyncWebClient], Awaitable[Stop | None]]
-BACKGROUND_JOBS: list[BackgroundJob] = [start_scheduler]  # digest and announcements
+# The scheduler first: it sets the announcement watermark before any feed is polled.
+BACKGROUND_JOBS: list[BackgroundJob] = [start_scheduler, start_feed_poller]
 
 
 async def start_background_jobs(
@@ -212,21 +211,33 @@ async def _serve(settings: Settings, stop: asyncio.Event, ready, clock) -> None:
             app = build_app(settings, deps, client=client)
             # Build search's vocabulary now, so the first member to search doesn't wait for it.
             await search_cache(store)
+            link = SlackLink("socket" if settings.socket_mode else "http")
+            health = None
+            if settings.health_port:
+                health = await start_health_server(
+                    settings.host, settings.health_port, lambda: health_report(store, link)
+                )
+                log.info(
+                    "health at http://%s:%d%s", settings.host, settings.health_port, HEALTH_PATH
+                )
             stops = await start_background_jobs(store, settings, client)
             try:
                 if settings.socket_mode:
-                    await _serve_socket_mode(app, settings, stop, auth, ready)
+                    await _serve_socket_mode(app, settings, stop, auth, ready, link)
                 else:
                     await _serve_http(app, deps, settings, stop, auth, ready)
             finally:
                 for stop_job in stops:
                     await stop_job()
+                if health is not None:
+                    await health.cleanup()
 
 
-async def _serve_socket_mode(app, settings, stop, auth, ready) -> None:  # noqa: ANN001
+async def _serve_socket_mode(app, settings, stop, auth, ready, link) -> None:  # noqa: ANN001
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     handler = AsyncSocketModeHandler(app, settings.slack_app_token)
+    link.socket = handler.client
     try:
         await handler.connect_async()
     except SlackApiError as exc:

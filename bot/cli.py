@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -12,7 +13,18 @@ from bot.config import ConfigError, Settings, load_settings
 from storage.catalogue import deep_link, list_episodes
 from storage.clock import Clock, clock
 from storage.db import Store, StoreError
-from storage.ingest import FORMATS, IngestError, Outcome, ParseError, ingest_paths, meta_from_flags
+from storage.ingest import (
+    FORMATS,
+    IngestError,
+    IngestReport,
+    Outcome,
+    ParseError,
+    episodes_from,
+    ingest_feed,
+    ingest_paths,
+    meta_from_flags,
+    remove_episodes,
+)
 from storage.search import search, syntax_line
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -44,23 +56,60 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if args.announce:
         _need_slack(settings, "ANNOUNCE_CHANNEL", settings.announce_channel, "--announce")
-    announced = 0
+    if any(not p.strip() for p in args.paths):
+        print(
+            "error: an empty PATH was given (an unset shell variable?); nothing was ingested",
+            file=sys.stderr,
+        )
+        return 2
+    feeds = [p for p in args.paths if re.match(r"^[a-z][a-z0-9+.-]*://", p, re.IGNORECASE)]
+    paths = [Path(p) for p in args.paths if p not in feeds]
+    if feeds and (args.format or overrides != meta_from_flags()):
+        print(
+            "error: --format, --title, --url, --guest, --date and --episode-id describe a "
+            "transcript file; a feed describes its own items",
+            file=sys.stderr,
+        )
+        return 2
+    announce_failed = False
+    reports: list[IngestReport] = []
     async with await Store.open(args.db or settings.database_path, clock=args.clock) as store:
-        try:
-            report = await ingest_paths(
-                store, [Path(p) for p in args.paths], fmt=args.format, overrides=overrides,
-                progress=_progress(not args.quiet),
-            )  # fmt: skip
-        except IngestError as exc:  # not ValueError: a bad file is that file's failure
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        if paths:
+            try:
+                reports.append(await ingest_paths(
+                    store, paths, fmt=args.format, overrides=overrides,
+                    progress=_progress(not args.quiet),
+                ))  # fmt: skip
+            except IngestError as exc:  # not ValueError: a bad file is that file's failure
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        if feeds:
+            from bot.fetch import HttpFetcher
+
+            async with HttpFetcher() as fetch:
+                for url in feeds:
+                    reports.append(await ingest_feed(store, url, fetch))
         if args.announce:
-            announced = await _announce_added(store, settings, report)
-    for line in report.lines(verbose=args.verbose):
-        if not args.quiet or line in {o.describe() for o in report.failed}:
-            print(line, file=sys.stderr)
-    print(report.summary())
-    return 1 if report.failed or announced < 0 else 0
+            for report in reports:
+                if getattr(report, "first_poll", False) and report.of(Outcome.ADDED):
+                    print(
+                        f"not announced: the first read of {report.feed_url} is its back "
+                        "catalogue, not news (the next reads announce what is new)",
+                        file=sys.stderr,
+                    )
+                    continue
+                announce_failed |= await _announce_added(store, settings, report) < 0
+    for report in reports:
+        failures = {o.describe() for o in report.failed}
+        for line in report.lines(verbose=args.verbose):
+            if not args.quiet or line in failures:
+                print(line, file=sys.stderr)
+        if getattr(report, "not_modified", False):
+            print(f"{report.feed_url}: not modified since it was last read; nothing to do")
+        else:
+            where = f"{report.feed_url}: " if getattr(report, "feed_url", "") else ""
+            print(where + report.summary())
+    return 1 if any(r.failed for r in reports) or announce_failed else 0
 
 
 def _need_slack(settings: Settings, name: str, channel: str | None, what: str) -> None:
@@ -147,6 +196,8 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_episodes(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action or args.demo or args.yes:
+        return await cmd_remove(args, settings)
     async with await Store.open(args.db or settings.database_path, create=False) as store:
         episodes = await list_episodes(store)
     if args.json:
@@ -171,6 +222,67 @@ async def cmd_episodes(args: argparse.Namespace, settings: Settings) -> int:
         )
     if episodes and not args.json:
         print(f"{len(episodes)} episodes", file=sys.stderr)
+    return 0
+
+
+async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    """``episodes remove ID...`` / ``episodes remove --demo``: asks first unless ``--yes``."""
+    action, *ids = args.action or [""]
+    if action != "remove":
+        print(
+            f"error: episodes takes no {action or 'option'} there; to take episodes out: "
+            "python -m bot episodes remove ID... (or --demo)", file=sys.stderr,
+        )  # fmt: skip
+        return 2
+    if bool(ids) == bool(args.demo):
+        print("error: give episode ids to remove, or --demo (not both)", file=sys.stderr)
+        return 2
+    db = args.db or settings.database_path
+    async with await Store.open(db, create=False) as store:
+        if args.demo:
+            ids = await episodes_from(store, EXAMPLES)
+            if not ids:
+                print(f"no demo episodes (from {EXAMPLES}) in {db}; nothing to remove")
+                return 0
+        stored = {e.id: e for e in await list_episodes(store)}
+        missing = [i for i in ids if i not in stored]
+        if missing:
+            print(
+                f"error: no episode {', '.join(missing)} in {db} (`python -m bot episodes` "
+                "lists their ids); nothing was removed", file=sys.stderr,
+            )  # fmt: skip
+            return 1
+        for episode_id in ids:
+            print(f"  {episode_id}  {stored[episode_id].title}")
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print(
+                    "error: not removed: confirm with --yes (no terminal to ask on)",
+                    file=sys.stderr,
+                )
+                return 1
+            answer = input(f"Remove these {len(ids)} episodes from {db}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing removed")
+                return 1
+        removed = await remove_episodes(store, ids)
+    print(f"removed {len(removed)} episode{'s' if len(removed) != 1 else ''} from {db}")
+    return 0
+
+
+async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """A consistent copy of the database, safe while the bot serves (SQLite's backup API)."""
+    import time
+
+    db = args.db or settings.database_path
+    started = time.perf_counter()
+    # migrate=False: a backup never changes the file it copies, whatever version made it.
+    async with await Store.open(db, create=False, migrate=False) as store:
+        size = await store.backup(args.file)
+    print(
+        f"backed up {db} to {args.file} ({size / 2**20:.1f} MB) in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     return 0
 
 
@@ -257,12 +369,9 @@ def _settings_with_db(args: argparse.Namespace, settings: Settings) -> Settings:
 
 
 def _log_to_stderr(settings: Settings) -> None:
-    import logging
+    from bot.logs import setup_logging
 
-    logging.basicConfig(
-        level=settings.log_level, stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )  # fmt: skip
+    setup_logging(settings.log_level, settings.log_format)
 
 
 async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -284,25 +393,44 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     return await run_console(settings)
 
 
+async def seed_demo(store: Store, settings: Settings) -> str:
+    """``make run``'s demo show: into an empty (or demo-only) database, and never once Slack
+    tokens are set (a real workspace must not search a made-up show). Returns what to say."""
+    db = settings.database_path
+    episodes = await list_episodes(store)
+    demo = await episodes_from(store, EXAMPLES)
+    remove = f"python -m bot episodes remove --demo --db {db}"
+    if settings.has_slack:
+        note = f"{len(episodes)} episodes in {db}"
+        if demo:
+            note += (
+                f"\nnote: {len(demo)} of them are the demo show from {EXAMPLES}; take them out "
+                f"with: {remove}"
+            )
+        return note
+    if len(demo) != len(episodes):
+        return f"{len(episodes)} episodes in {db}"
+    report = await ingest_paths(store, [EXAMPLES])
+    return (
+        f"Demo episodes from {EXAMPLES} (a small made-up show that comes with episode-bot, to "
+        f"try it) in {db}: {report.summary()}\nThey are never added once Slack tokens are set "
+        f"or your own episodes are in; remove them with: {remove}"
+    )
+
+
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """``make run``: the demo episodes into the database, then Slack if configured, else console."""
     settings = _settings_with_db(args, settings)
     if settings.has_slack:
         settings.check_for_serve()
     async with await Store.open(settings.database_path) as store:
-        episodes = await list_episodes(store)
-        # The demo episodes go only into an empty (or demo) database, never into a real show's.
-        if all(Path(e.source_path).resolve().is_relative_to(EXAMPLES) for e in episodes):
-            report = await ingest_paths(store, [EXAMPLES])
-            print(f"Demo data in {settings.database_path}: {report.summary()}", file=sys.stderr)
-        else:
-            print(f"{len(episodes)} episodes in {settings.database_path}", file=sys.stderr)
+        print(await seed_demo(store, settings), file=sys.stderr)
     if settings.has_slack:
         return await cmd_serve(args, settings)
     from bot.console import run_console
 
     intro = (
-        "No Slack tokens in .env, so here is the local console on the demo episodes.\n"
+        "No Slack tokens in .env, so here is the local console.\n"
         "To connect a workspace: create the app from manifest.yml, put SLACK_BOT_TOKEN and "
         "SLACK_APP_TOKEN in .env (README, 'Connect to Slack'), then `make run` again.\n"
     )
@@ -321,8 +449,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = add("ingest", cmd_ingest, "ingest transcript files or folders (recursively)")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p = add("ingest", cmd_ingest, "ingest transcript files or folders (recursively), or feeds")
+    p.add_argument("paths", nargs="+", metavar="PATH|FEED_URL")
     p.add_argument("--format", choices=sorted(FORMATS), help="skip detection, use this format")
     p.add_argument("--title", help="episode title (for bare transcripts)")
     p.add_argument("--url", help="episode URL: YouTube, or an audio/video file")
@@ -338,8 +466,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="post each episode added (not updated) to ANNOUNCE_CHANNEL, once",
     )  # fmt: skip
 
-    p = add("episodes", cmd_episodes, "list stored episodes")
+    p = add(
+        "episodes", cmd_episodes, "list stored episodes, or remove some (episodes remove ID...)"
+    )
+    p.add_argument(
+        "action", nargs="*", metavar="remove ID", help="remove these episodes and all their rows"
+    )
     p.add_argument("--json", action="store_true", help="one JSON array")
+    p.add_argument("--demo", action="store_true", help="with remove: the demo show's episodes")
+    p.add_argument("--yes", action="store_true", help="with remove: don't ask first")
+
+    p = add("backup", cmd_backup, "copy the database to FILE, consistently, even while serving")
+    p.add_argument("file", metavar="FILE")
 
     p = add("search", cmd_search, "search the transcripts")
     p.epilog = f"Words in any order, and: {syntax_line()}"
@@ -361,7 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("serve", cmd_serve, "run the Slack app (Socket Mode or HTTP, see .env.example)")
     add("console", cmd_console, "try the bot in the terminal: the Slack handlers, without Slack")
-    add("run", cmd_run, "what `make run` does: demo data, then serve (or the console)")
+    add("run", cmd_run, "what `make run` does: demo data (no Slack yet), then serve or console")
     return parser
 
 

@@ -36,6 +36,12 @@ class Settings:
     digest_skip_empty: bool = True
     admin_user_ids: frozenset[str] = frozenset()
     announce_channel: str | None = None
+    # Keeping the catalogue current (bot/feeds.py) and running it for real.
+    feeds: tuple[str, ...] = ()
+    feed_poll_minutes: float = 60  # a whole number from the environment; tests poll faster
+    watch_dirs: tuple[str, ...] = ()
+    health_port: int | None = None
+    log_format: str = "text"
 
     @property
     def has_slack(self) -> bool:
@@ -66,6 +72,11 @@ class Settings:
                 "SLACK_APP_TOKEN must be an app-level token starting with xapp- "
                 "(Basic Information -> App-Level Tokens, scope connections:write)"
             )
+        if not self.slack_app_token and self.health_port == self.port:
+            raise ConfigError(
+                "HEALTH_PORT is the same as PORT: HTTP mode already answers GET /healthz on "
+                "PORT; leave HEALTH_PORT unset, or give it another port"
+            )
         if not self.slack_app_token and not self.slack_signing_secret:
             raise ConfigError(
                 "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify Slack's requests "
@@ -74,6 +85,37 @@ class Settings:
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_LOG_FORMATS = ("text", "json")
+
+
+def _list(raw: str) -> list[str]:
+    """A comma- (or space-) separated setting's items."""
+    return [i for i in re.split(r"[\s,]+", raw.strip()) if i]
+
+
+def _feeds(name: str) -> tuple[str, ...]:
+    from urllib.parse import urlsplit
+
+    urls = _list(os.environ.get(name, ""))
+    for n, url in enumerate(urls, 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(
+                f"{name}: entry {n} is not an http(s) URL; list feed URLs such as "
+                "https://example.com/feed.xml, separated by commas"
+            )
+    return tuple(dict.fromkeys(urls))
+
+
+def _folders(name: str) -> tuple[str, ...]:
+    folders = _list(os.environ.get(name, ""))
+    for n, folder in enumerate(folders, 1):
+        if not Path(folder).is_dir():
+            raise ConfigError(
+                f"{name}: entry {n} is not a folder that exists; list folders of transcripts, "
+                "separated by commas"
+            )
+    return tuple(dict.fromkeys(folders))
 
 
 def _int(name: str, default: int) -> int:
@@ -112,7 +154,7 @@ def _channel(name: str) -> str | None:
 
 
 def _user_ids(name: str) -> frozenset[str]:
-    items = [i for i in re.split(r"[\s,]+", os.environ.get(name, "").strip()) if i]
+    items = _list(os.environ.get(name, ""))
     for n, item in enumerate(items, 1):
         if not is_user_id(item.upper()):
             raise ConfigError(
@@ -155,6 +197,15 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in _LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+    log_format = (get("LOG_FORMAT") or "text").lower()
+    if log_format not in _LOG_FORMATS:
+        raise ConfigError("LOG_FORMAT must be text or json")
+    poll_minutes = _int("FEED_POLL_MINUTES", 60)
+    if not 1 <= poll_minutes <= 7 * 24 * 60:
+        raise ConfigError("FEED_POLL_MINUTES must be between 1 and 10080 (a week)")
+    health_port = _int("HEALTH_PORT", 0) or None
+    if health_port is not None and not 1 <= health_port <= 65535:
+        raise ConfigError("HEALTH_PORT must be between 1 and 65535")
     digest_schedule = get("DIGEST_SCHEDULE") or "mon 09:00"
     digest_timezone = get("DIGEST_TIMEZONE") or "UTC"
     _digest_schedule(digest_schedule, digest_timezone)
@@ -175,4 +226,9 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         digest_skip_empty=_bool("DIGEST_SKIP_EMPTY", True),
         admin_user_ids=_user_ids("ADMIN_USER_IDS"),
         announce_channel=_channel("ANNOUNCE_CHANNEL"),
+        feeds=_feeds("FEEDS"),
+        feed_poll_minutes=poll_minutes,
+        watch_dirs=_folders("WATCH_DIRS"),
+        health_port=health_port,
+        log_format=log_format,
     )

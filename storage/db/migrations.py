@@ -399,6 +399,36 @@ MIGRATIONS: list[Migration] = [
     Migration("0008_digest_archive_stable", run=_digest_archive_stable),
     Migration("0009_instants_microseconds", run=_instants_microseconds),
     Migration(
+        "0011_feed_state",
+        """
+        -- Podcast feeds and watched folders the catalogue is kept current from
+        -- (storage.ingest.feeds). etag/last_modified make the next poll a conditional GET.
+        CREATE TABLE feed_state (
+            url           TEXT PRIMARY KEY,  -- the feed URL, or a watched folder's path
+            kind          TEXT NOT NULL,     -- 'feed' or 'folder'
+            etag          TEXT,
+            last_modified TEXT,
+            polled_at     TEXT NOT NULL,     -- the last poll that reached the feed
+            items         INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+
+        -- One row per feed item with a transcript: the episode it became and the transcript
+        -- as last fetched, so an unchanged one is not fetched (conditional GET) or stored again.
+        CREATE TABLE feed_items (
+            feed_url        TEXT NOT NULL,
+            guid            TEXT NOT NULL,
+            episode_id      TEXT NOT NULL,     -- chosen once, so a retitled item keeps its id
+            transcript_url  TEXT,
+            etag            TEXT,
+            last_modified   TEXT,
+            item_hash       TEXT,              -- sha256 of the item's fields (title, guests...)
+            removed_at      TEXT,              -- `episodes remove`: the poll leaves it out
+            PRIMARY KEY (feed_url, guid)
+        ) WITHOUT ROWID;
+        CREATE INDEX feed_items_episode ON feed_items(episode_id);
+        """,
+    ),
+    Migration(
         "0015_search_log_by_user",
         """
         -- The Home tab lists a member's own last searches: found by user, newest first.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -193,6 +194,46 @@ class Store:
     async def fetchone(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
         async with self.conn.execute(sql, params) as cur:
             return await cur.fetchone()
+
+    async def backup(self, target: str | Path) -> int:
+        """Copy the database to ``target`` as it is at one moment, while others go on reading
+        and writing it; returns the copy's size in bytes.
+
+        SQLite's online backup API, in one step: one read transaction, which in WAL mode holds
+        no writer up. The copy is made beside ``target`` under a temporary name, checked
+        (``PRAGMA quick_check``) and renamed over it, so ``target`` is the old copy or the new
+        one, never half of one. Raises StoreError naming what is wrong.
+
+        Example:
+            >>> await store.backup("backups/episodes-2026-05-01.db")  # doctest: +SKIP
+        """
+        target = Path(target)
+        if self.path != ":memory:" and target.resolve() == Path(self.path).resolve():
+            raise StoreError(f"{target} is the database itself; give another file name")
+        if target.is_dir():
+            raise StoreError(
+                f"{target} is a folder; give a file name, like {target / 'episodes.db'}"
+            )
+        if not target.parent.is_dir():
+            raise StoreError(f"{target.parent} does not exist; create the folder first")
+        temporary = target.with_name(f".{target.name}.partial")
+        temporary.unlink(missing_ok=True)
+        try:
+            copy = sqlite3.connect(temporary, check_same_thread=False)  # used in aiosqlite's thread
+            try:
+                await self.conn.backup(copy)
+                ok = copy.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                copy.close()
+            if ok != "ok":
+                raise StoreError(f"the copy failed its check ({ok}); {target} was left as it was")
+            os.replace(temporary, target)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"{target}: cannot write the backup ({exc})") from None
+        finally:
+            for leftover in (temporary, *(Path(f"{temporary}{s}") for s in ("-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)
+        return target.stat().st_size
 
     async def applied_migrations(self) -> list[str]:
         rows = await self.fetchall("SELECT name FROM schema_migrations ORDER BY rowid")

@@ -82,6 +82,7 @@ class IngestError(ValueError):
 class IngestReport:
     outcomes: list[FileOutcome] = field(default_factory=list)
     elapsed: float = 0.0
+    unit: str = "files"  # what an outcome is about: a file, or a feed's item
 
     def of(self, *statuses: str) -> list[FileOutcome]:
         return [o for o in self.outcomes if o.status in statuses]
@@ -106,7 +107,7 @@ class IngestReport:
             parts.append(f"{len(self.of('aligned'))} caption files aligned to episodes")
         if self.of(Outcome.SKIPPED):
             parts.append(f"{len(self.of('skipped'))} skipped")
-        parts.append(f"{len(self.failed)} files failed")
+        parts.append(f"{len(self.failed)} {self.unit} failed")
         return ", ".join(parts)
 
     def lines(self, *, verbose: bool = False) -> list[str]:
@@ -135,7 +136,7 @@ class IngestReport:
                 shown.add(key)
                 verb = "unchanged" if o.status == Outcome.UNCHANGED else "skipped"
                 out.append(
-                    f"{groups[key]} files {verb}: {key[1]} (for example {o.path}; "
+                    f"{groups[key]} {self.unit} {verb}: {key[1]} (for example {o.path}; "
                     "--verbose lists them all)"
                 )
         return out
@@ -151,6 +152,9 @@ class Job:
     fmt: str | None
     overrides: EpisodeMeta | None
     explicit: bool
+    # Where the bytes came from, as stored in source_path: a feed's transcript URL. Default: the
+    # file's absolute path. A fetched transcript has no folder, so no sidecar is looked for.
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,11 @@ class Prepared:
     id_from_name: bool = False  # the id is the file's name, not one the user gave
     # The segments packed for storage, compressed in the worker rather than by the writer.
     segments_blob: bytes = b""
+    source: str = ""  # Job.source: where the bytes came from, if not the file at path
+
+    @property
+    def source_path(self) -> str:
+        return self.source or str(self.path.resolve())
 
     @classmethod
     def of(
@@ -184,6 +193,7 @@ class Prepared:
         digest: str,
         notes: tuple[str, ...],
         id_from_name: bool = False,
+        source: str = "",
     ) -> Prepared:
         segment_rows = tuple(
             (s.start, s.end, s.speaker, s.text, s.chapter, s.line) for s in transcript.segments
@@ -194,7 +204,7 @@ class Prepared:
         )
         return cls(
             path, meta, transcript.format, transcript.kind, segment_rows, passage_rows, digest,
-            notes, id_from_name, pack_segments(segment_rows),
+            notes, id_from_name, pack_segments(segment_rows), source,
         )  # fmt: skip
 
     @property
@@ -279,7 +289,7 @@ def prepare(job: Job) -> Prepared | FileOutcome:
     try:
         text, note = decode(job.raw)
         transcript = parse_file(job.path, text, job.fmt)
-        sidecar = sidecar_for(job.path)
+        sidecar = sidecar_for(job.path) if job.source is None else None
     except NotATranscript as exc:
         if job.explicit and not exc.chapter_list:
             return FileOutcome(name, Outcome.FAILED, message=f"{exc.what}; nothing to ingest")
@@ -328,7 +338,9 @@ def prepare(job: Job) -> Prepared | FileOutcome:
     if not passages:
         return FileOutcome(name, Outcome.FAILED, message="no transcript text found in the file")
     notes = tuple(n for n in (note, *transcript.notes) if n)
-    return Prepared.of(job.path, meta, transcript, passages, job.digest, notes, id_from_name)
+    return Prepared.of(
+        job.path, meta, transcript, passages, job.digest, notes, id_from_name, job.source or ""
+    )
 
 
 def _prepare_safely(job: Job) -> Prepared | FileOutcome:
@@ -385,7 +397,9 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
     episode_id = meta.id
     note = "; ".join(prepared.notes) or None
     if kind == TranscriptKind.CAPTIONS:  # issue 6: captions of a stored edited episode only time it
-        attached = await attach_captions(store, path, prepared.transcript, meta, digest)
+        attached = await attach_captions(
+            store, path, prepared.transcript, meta, digest, prepared.source_path
+        )
         if attached is not None:
             return attached
     existing = await store.fetchone(
@@ -395,7 +409,7 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
         existing is not None
         and prepared.id_from_name
         and existing["kind"] == kind
-        and existing["source_path"] != str(path.resolve())
+        and existing["source_path"] != prepared.source_path
     ):
         # Another file of the same name holds this id (talk.vtt beside talk.srt): keep both,
         # this one under its format's name, rather than each replacing the other every run.
@@ -418,7 +432,7 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
         return FileOutcome(
             name, Outcome.UNCHANGED, episode_id, meta.title, message="unchanged, skipped"
         )
-    if existing is not None and existing["source_path"] != str(path.resolve()):
+    if existing is not None and existing["source_path"] != prepared.source_path:
         note = "; ".join(
             n
             for n in (
@@ -442,7 +456,7 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
                 meta.date, duration, meta.url, meta.youtube_id,
                 json.dumps(meta.links, ensure_ascii=False),
                 json.dumps(list(meta.topics), ensure_ascii=False), meta.season, meta.number,
-                meta.description, kind, timing, str(path.resolve()), prepared.format, digest,
+                meta.description, kind, timing, prepared.source_path, prepared.format, digest,
                 store.stamp(),
             ),
         )  # fmt: skip

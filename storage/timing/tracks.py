@@ -104,7 +104,7 @@ async def _rows(conn: aiosqlite.Connection, sql: str, params: tuple = ()) -> lis
 async def _store_track(
     conn: aiosqlite.Connection,
     track: CaptionTrack,
-    path: Path,
+    source: str,
     fmt: str,
     digest: str,
     stamp: str,
@@ -119,7 +119,7 @@ async def _store_track(
         " ingested_at = excluded.ingested_at",
         (
             track.id, track.youtube_id, None, " ".join(track.words),
-            pack_times(track.times), None, str(path.resolve()), fmt, digest, stamp,
+            pack_times(track.times), None, source, fmt, digest, stamp,
         ),
     )  # fmt: skip
 
@@ -231,7 +231,12 @@ async def apply_captions(
 
 
 async def attach_captions(
-    store: Store, path: Path, transcript: Transcript, meta: EpisodeMeta, digest: str
+    store: Store,
+    path: Path,
+    transcript: Transcript,
+    meta: EpisodeMeta,
+    digest: str,
+    source: str | None = None,
 ):  # -> FileOutcome | None (not imported: storage.ingest.pipeline imports this module)
     """Before ingest stores a captions file: if it belongs to a stored edited episode, keep it
     as that episode's caption track and re-time the episode (one transaction), and return the
@@ -240,9 +245,11 @@ async def attach_captions(
     linked to an episode whose words they do not share fail, with nothing stored.
 
     ``meta.id`` is the id the captions would have on their own: ``--episode-id`` or a sidecar
-    naming the edited episode links them explicitly; else the YouTube id does.
+    naming the edited episode links them explicitly; else the YouTube id does. ``source`` is
+    where the captions came from (default: the file's absolute path; a feed gives the URL).
     """
     name = str(path)
+    source = source or str(path.resolve())
     track = track_of(meta.id or path.stem, meta, transcript)
     async with store.transaction() as conn:
         targets = await _rows(
@@ -257,7 +264,7 @@ async def attach_captions(
         )
         if not targets:
             if not stored or stored[0]["source_hash"] != digest:
-                await _store_track(conn, track, path, transcript.format, digest, store.stamp())
+                await _store_track(conn, track, source, transcript.format, digest, store.stamp())
             return None
         target = targets[0]
         if (
@@ -287,7 +294,7 @@ async def attach_captions(
                     "the sidecar, or ingest the captions without them"
                 ),
             )
-        await _store_track(conn, track, path, transcript.format, digest, store.stamp())
+        await _store_track(conn, track, source, transcript.format, digest, store.stamp())
         await _take_times(conn, target["id"], track, result)
         count = await _rows(
             conn, "SELECT count(*) AS n FROM passages WHERE episode_id = ?", (target["id"],)

@@ -331,7 +331,9 @@ async def test_url_verification_and_health(bot, slack_api) -> None:
     assert status == 200 and "c-123" in text
     async with bot.http.get(bot.url + "/healthz") as resp:
         assert resp.status == 200
-        assert (await resp.json()) == {"ok": True, "episodes": 200}
+        assert (await resp.json()) == {
+            "ok": True, "episodes": 200, "database": "ok", "slack": {"mode": "http", "ok": True}
+        }  # fmt: skip
 
 
 # -- Slack in trouble ----------------------------------------------------------------------------

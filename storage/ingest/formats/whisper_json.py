@@ -1,5 +1,9 @@
 """Whisper JSON: ``{"text", "segments": [{"start", "end", "text"}], "language"}``.
 
+The Podcasting 2.0 JSON transcript (``{"version", "segments": [{"speaker", "startTime",
+"endTime", "body"}]}``, what feeds link with ``<podcast:transcript type="application/json">``)
+has the same shape under other names and is read here too.
+
 The openai-whisper command line writes this; WhisperX and faster-whisper exports add a
 ``speaker`` (``SPEAKER_00``) to each segment, which is kept. Whisper segments are sentence-ish
 captions with precise times, so they are merged into passages like captions.
@@ -24,6 +28,9 @@ from storage.models import Transcript
 def _segment(item: Any, k: int) -> tuple[float, float | None, str, str | None] | None:
     if not isinstance(item, dict):
         raise ValueError(f"segment {k + 1} is not an object with start, end and text")
+    if "start" not in item and "startTime" in item:  # Podcasting 2.0 JSON
+        item = {"start": item["startTime"], "end": item.get("endTime"),
+                "text": item.get("body", ""), "speaker": item.get("speaker")}  # fmt: skip
     for key in ("start", "text"):
         if key not in item:
             raise ValueError(f"segment {k + 1} has no '{key}'")
