@@ -348,6 +348,16 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration("0007_packed_segments", run=_pack_segments),
     Migration("0008_digest_archive_stable", run=_digest_archive_stable),
+    Migration(
+        "0013_health_check",
+        """
+        -- /healthz proves the file can still be written by committing this one row.
+        CREATE TABLE health_check (
+            id         INTEGER PRIMARY KEY CHECK (id = 1),
+            checked_at TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 
