@@ -39,6 +39,7 @@ log = logging.getLogger("episode_bot")
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+HEALTH_TIMEOUT = 3.0  # seconds; a check that takes longer reports unhealthy
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -122,13 +123,22 @@ def web_app(app: AsyncApp, deps: Deps) -> web.Application:
         bolt_response = await app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
+    last_problem: list[str | None] = [None]  # logged when it changes, not on every probe
+
     async def healthz(request: web.Request) -> web.Response:
-        try:
-            row = await deps.store.fetchone("SELECT count(*) FROM episodes")
-        except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
-            log.warning("health check: database not readable: %s", exc)
-            return web.json_response({"ok": False, "error": "database not readable"}, status=503)
-        return web.json_response({"ok": True, "episodes": row[0]})
+        health = await deps.store.health(timeout=HEALTH_TIMEOUT)
+        if health.problem != last_problem[0]:
+            if health.problem:
+                log.warning("health check: %s (%s)", health.problem, deps.store.path)
+            elif last_problem[0]:
+                log.info("health check: the database is usable again")
+            last_problem[0] = health.problem
+        if not health.ok:
+            return web.json_response({"ok": False, "error": health.problem}, status=503)
+        body: dict = {"ok": True, "episodes": health.episodes}
+        if health.writer_busy:
+            body["note"] = "another process is writing to the database"
+        return web.json_response(body)
 
     web_application = web.Application()
     web_application.router.add_post(EVENTS_PATH, slack_events)
@@ -197,7 +207,8 @@ async def serve(
 
 
 async def _serve(settings: Settings, stop: asyncio.Event, ready) -> None:  # noqa: ANN001
-    async with await Store.open(settings.database_path) as store:
+    # Only an existing database: a mistyped DATABASE_PATH must not serve an empty catalogue.
+    async with await Store.open(settings.database_path, create=False) as store:
         async with aiohttp.ClientSession() as session:
             client = build_client(settings, session)
             auth = await check_bot_token(client, settings)
@@ -214,6 +225,7 @@ async def _serve(settings: Settings, stop: asyncio.Event, ready) -> None:  # noq
             finally:
                 for stop_job in stops:
                     await stop_job()
+                await deps.activity.close()  # the searches and shares still queued, written
 
 
 async def _serve_socket_mode(app, settings, stop, auth, ready) -> None:  # noqa: ANN001
