@@ -5,6 +5,14 @@ from __future__ import annotations
 from storage.clock import now_iso
 from storage.db import Store
 
+SEARCH_SQL = (
+    "INSERT INTO search_log(at, user_id, channel_id, query, hits, source) VALUES (?, ?, ?, ?, ?, ?)"
+)
+SHARE_SQL = (
+    "INSERT INTO shares(at, user_id, channel_id, episode_id, start, passage_id, query,"
+    " message_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
 
 async def claim_event(store: Store, event_id: str) -> bool:
     """Record ``event_id`` as answered; False if it already was (a retry or a duplicate).
@@ -30,11 +38,7 @@ async def record_search(
     at: str | None = None,
 ) -> None:
     async with store.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO search_log(at, user_id, channel_id, query, hits, source)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (at or now_iso(), user_id, channel_id, query, hits, source),
-        )
+        await conn.execute(SEARCH_SQL, (at or now_iso(), user_id, channel_id, query, hits, source))
 
 
 async def record_share(
@@ -51,8 +55,7 @@ async def record_share(
 ) -> None:
     async with store.transaction() as conn:
         await conn.execute(
-            "INSERT INTO shares(at, user_id, channel_id, episode_id, start, passage_id, query,"
-            " message_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            SHARE_SQL,
             (at or now_iso(), user_id, channel_id, episode_id, start, passage_id, query,
              message_ts),
         )  # fmt: skip

@@ -11,18 +11,11 @@ import logging
 import time
 from collections import deque
 
+from storage.activity.log import SEARCH_SQL, SHARE_SQL
 from storage.clock import now_iso
 from storage.db import Store
 
 log = logging.getLogger("episode_bot.activity")
-
-_SEARCH_SQL = (
-    "INSERT INTO search_log(at, user_id, channel_id, query, hits, source) VALUES (?, ?, ?, ?, ?, ?)"
-)
-_SHARE_SQL = (
-    "INSERT INTO shares(at, user_id, channel_id, episode_id, start, passage_id, query,"
-    " message_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
 
 
 class ActivityLog:
@@ -68,7 +61,7 @@ class ActivityLog:
         source: str = "slash",
     ) -> bool:
         """Queue one search; False when it was dropped (the queue was full)."""
-        return self._put(_SEARCH_SQL, (now_iso(), user_id, channel_id, query, hits, str(source)))
+        return self._put(SEARCH_SQL, (now_iso(), user_id, channel_id, query, hits, str(source)))
 
     def share(
         self,
@@ -83,7 +76,7 @@ class ActivityLog:
     ) -> bool:
         """Queue one share; False when it was dropped (the queue was full)."""
         row = (now_iso(), user_id, channel_id, episode_id, start, passage_id, query, message_ts)
-        return self._put(_SHARE_SQL, row)
+        return self._put(SHARE_SQL, row)
 
     def _put(self, sql: str, row: tuple) -> bool:
         if len(self._pending) >= self.capacity:
