@@ -203,7 +203,8 @@ async def serve(
 
 
 async def _serve(settings: Settings, stop: asyncio.Event, ready, clock) -> None:  # noqa: ANN001
-    async with await Store.open(settings.database_path, clock=clock) as store:
+    # Only an existing database: a mistyped DATABASE_PATH must not serve an empty catalogue.
+    async with await Store.open(settings.database_path, create=False, clock=clock) as store:
         async with aiohttp.ClientSession() as session:
             client = build_client(settings, session)
             auth = await check_bot_token(client, settings)
@@ -229,6 +230,7 @@ async def _serve(settings: Settings, stop: asyncio.Event, ready, clock) -> None:
             finally:
                 for stop_job in stops:
                     await stop_job()
+                await deps.activity.close()  # the searches and shares still queued, written
                 if health is not None:
                     await health.cleanup()
 

@@ -388,9 +388,7 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console import run_console
 
     settings = _settings_with_db(args, settings)
-    # The console only searches: a typo in --db must not leave an empty database behind.
-    await (await Store.open(settings.database_path, create=False)).close()
-    return await run_console(settings)
+    return await run_console(settings)  # refuses a database that does not exist, like serve
 
 
 async def seed_demo(store: Store, settings: Settings) -> str:

@@ -236,14 +236,19 @@ async def run_console(
             import readline  # noqa: F401 - line editing and history for input()
         except ImportError:
             pass
-    async with await Store.open(settings.database_path) as store:
-        console = Console(settings, build_deps(store, settings), out=out, style=Style(out.isatty()))
-        if intro:
-            console.say(intro)
-        console.say(console.banner())
-        async for line in _lines(stdin, interactive, "you> "):
-            if not interactive and line.strip():
-                console.say(console.style.dim(f"you> {line.strip()}"))
-            if not await console.handle(line):
-                break
+    # Like serve: only an existing database (``ingest`` makes one), so a typo creates nothing.
+    async with await Store.open(settings.database_path, create=False) as store:
+        deps = build_deps(store, settings)
+        console = Console(settings, deps, out=out, style=Style(out.isatty()))
+        try:
+            if intro:
+                console.say(intro)
+            console.say(console.banner())
+            async for line in _lines(stdin, interactive, "you> "):
+                if not interactive and line.strip():
+                    console.say(console.style.dim(f"you> {line.strip()}"))
+                if not await console.handle(line):
+                    break
+        finally:
+            await deps.activity.close()  # this session's searches and shares, written
     return 0

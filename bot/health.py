@@ -34,26 +34,44 @@ class SlackLink:
         return {"mode": "socket", "ok": connected, "connected": connected}
 
 
+HEALTH_TIMEOUT = 3.0  # seconds; a check that takes longer reports unhealthy
+_last_problem: dict[int, str | None] = {}  # per store: logged when it changes, not every probe
+
+
 async def health_report(store: Store, slack: SlackLink | None) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, JSON body): 200 when the database answers and Slack is connected, else 503.
+    """(HTTP status, JSON body): 200 when the database can be read and written (within
+    :data:`HEALTH_TIMEOUT`) and Slack is connected, else 503 with a one-line ``error``.
+
+    An empty catalogue is healthy (``episodes: 0``); another process writing (an ingest) is
+    no fault.
 
     Example:
         >>> await health_report(store, SlackLink("http"))  # doctest: +SKIP
         (200, {'ok': True, 'episodes': 200, 'database': 'ok', 'slack': {'mode': 'http', ...}})
     """
-    body: dict[str, Any] = {"ok": True}
-    try:
-        row = await store.fetchone("SELECT count(*) FROM episodes")
-        body.update(episodes=row[0], database="ok")
-    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
-        log.warning("health check: database not readable: %s", exc)
-        body.update(ok=False, database="not readable")
+    health = await store.health(timeout=HEALTH_TIMEOUT)
+    previous = _last_problem.get(id(store))
+    if health.problem != previous:
+        if health.problem:
+            log.warning("health check: %s (%s)", health.problem, store.path)
+        elif previous:
+            log.info("health check: the database is usable again")
+        _last_problem[id(store)] = health.problem
+    body: dict[str, Any] = {"ok": health.ok}
+    if health.ok:
+        body.update(episodes=health.episodes, database="ok")
+        if health.writer_busy:
+            body["note"] = "another process is writing to the database"
+    else:
+        body.update(database="unusable", error=health.problem)
     if slack is not None:
         try:
             body["slack"] = await slack.status()
         except Exception as exc:  # noqa: BLE001
             body["slack"] = {"mode": slack.mode, "ok": False, "error": type(exc).__name__}
-        body["ok"] = body["ok"] and body["slack"]["ok"]
+        if not body["slack"]["ok"]:
+            body["ok"] = False
+            body.setdefault("error", "not connected to Slack")
     return (200 if body["ok"] else 503), body
 
 

@@ -29,7 +29,6 @@ from handlers.render import (
     render_notice,
     render_shared,
 )
-from storage.activity import record_share
 from storage.catalogue import deep_link, get_episode
 from storage.models import Hit
 from storage.search import search
@@ -132,8 +131,8 @@ async def share_hit(ask: Ask, fields: dict[str, Any]) -> None:
     ts = await _share(ask, render_shared(hit, user_id=ask.user_id), link(hit.url))
     if ts is None:
         return
-    await record_share(
-        ask.store, hit.episode_id, hit.start,
+    ask.deps.activity.share(
+        hit.episode_id, hit.start,
         user_id=ask.user_id, channel_id=ask.channel_id, passage_id=hit.passage_id,
         query=fields.get("q") or None, message_ts=ts or None,
     )  # fmt: skip
@@ -149,8 +148,8 @@ async def share_episode(ask: Ask, fields: dict[str, Any]) -> None:
     ts = await _share(ask, render_episode(episode, shared_by=ask.user_id), link(url))
     if ts is None:
         return
-    await record_share(
-        ask.store, episode.id, 0.0,
+    ask.deps.activity.share(
+        episode.id, 0.0,
         user_id=ask.user_id, channel_id=ask.channel_id, message_ts=ts or None,
     )  # fmt: skip
     await _done(ask)

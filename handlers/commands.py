@@ -27,7 +27,6 @@ from handlers.render import (
     render_results,
     safe,
 )
-from storage.activity import record_search
 from storage.catalogue import find_episode, list_episodes
 from storage.search import QUERY_SYNTAX, search
 
@@ -102,9 +101,9 @@ async def show_results(
     page = max(0, page)
     result = await search(ask.store, query, limit=PER_PAGE, offset=page * PER_PAGE)
     if record:
-        await record_search(
-            ask.store, query, len(result.hits),
-            user_id=ask.user_id, channel_id=ask.channel_id, source=ask.source,
+        ask.deps.activity.search(
+            query, len(result.hits), user_id=ask.user_id, channel_id=ask.channel_id,
+            source=ask.source,
         )  # fmt: skip
     message = render_results(result, page=page, per_page=PER_PAGE, command=ask.command)
     await ask.outbox.private(message, replace=replace)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -19,6 +19,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from handlers.posting import DigestPosterFactory
 from handlers.render import Message, render_notice
+from storage.activity import ActivityLog
 from storage.db import FailureKind, Store, failure_kind
 
 log = logging.getLogger("episode_bot.handlers")
@@ -40,11 +41,18 @@ class Deps:
 
     ``digest_poster`` builds the digest's poster from (store, Slack client or None): bot/ passes
     one bound to its settings (bot.scheduler.Poster), so handlers never import bot.
+    ``activity`` logs searches and shares in the background (one per store is made if not
+    given); whoever opened the store closes it (flushing) before the store.
     """
 
     store: Store
     settings: HandlerSettings
     digest_poster: DigestPosterFactory | None = None
+    activity: ActivityLog = field(default=None)  # type: ignore[assignment] - set below
+
+    def __post_init__(self) -> None:
+        if self.activity is None:
+            object.__setattr__(self, "activity", ActivityLog(self.store))
 
 
 class CannotPost(Exception):

@@ -14,7 +14,7 @@ from handlers.commands import PER_PAGE, clean_query
 from handlers.context import Ask, Deps, Source, guarded, slack_ask
 from handlers.render import render_answer, render_notice
 from handlers.slack_ids import MENTION
-from storage.activity import claim_event, record_search
+from storage.activity import claim_event
 from storage.search import search
 
 log = logging.getLogger("episode_bot.handlers")
@@ -48,9 +48,9 @@ async def answer_question(ask: Ask, question: str, *, thread_ts: str | None) -> 
         await ask.outbox.post(ask.channel_id, message, thread_ts=thread_ts)
         return
     result = await search(ask.store, question, limit=PER_PAGE)
-    await record_search(
-        ask.store, question, len(result.hits),
-        user_id=ask.user_id, channel_id=ask.channel_id, source=ask.source,
+    ask.deps.activity.search(
+        question, len(result.hits), user_id=ask.user_id, channel_id=ask.channel_id,
+        source=ask.source,
     )  # fmt: skip
     message = render_answer(result, command=ask.command)
     await ask.outbox.post(ask.channel_id, message, thread_ts=thread_ts)

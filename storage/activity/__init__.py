@@ -1,5 +1,6 @@
 """What the community does with the bot and what it posts: events answered, searches and shares
-logged, the weekly digest's content, and the ledger that makes each post go out once."""
+logged (:class:`ActivityLog` queues them off the answer's path), the weekly digest's content, and
+the ledger that makes each post go out once."""
 
 from storage.activity.digest import (
     IMPORT_BATCH,
@@ -24,8 +25,10 @@ from storage.activity.posts import (
     release_post,
     restore_claim,
 )
+from storage.activity.queue import ActivityLog
 
 __all__ = [
+    "ActivityLog",
     "IMPORT_BATCH",
     "ArchiveQuote",
     "Arrival",

@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from storage.db import Store
 
+SEARCH_SQL = (
+    "INSERT INTO search_log(at, user_id, channel_id, query, hits, source) VALUES (?, ?, ?, ?, ?, ?)"
+)
+SHARE_SQL = (
+    "INSERT INTO shares(at, user_id, channel_id, episode_id, start, passage_id, query,"
+    " message_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
 
 async def claim_event(store: Store, event_id: str) -> bool:
     """Record ``event_id`` as answered; False if it already was (a retry or a duplicate).
@@ -31,9 +39,7 @@ async def record_search(
 ) -> None:
     async with store.transaction() as conn:
         await conn.execute(
-            "INSERT INTO search_log(at, user_id, channel_id, query, hits, source)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (at or store.stamp(), user_id, channel_id, query, hits, source),
+            SEARCH_SQL, (at or store.stamp(), user_id, channel_id, query, hits, source)
         )
 
 
@@ -51,8 +57,7 @@ async def record_share(
 ) -> None:
     async with store.transaction() as conn:
         await conn.execute(
-            "INSERT INTO shares(at, user_id, channel_id, episode_id, start, passage_id, query,"
-            " message_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            SHARE_SQL,
             (at or store.stamp(), user_id, channel_id, episode_id, start, passage_id, query,
              message_ts),
         )  # fmt: skip
@@ -75,15 +80,16 @@ async def recent_searches(
     seen: dict[str, str] = {}
     # Newest first, in bounded batches: a member who repeats one search a thousand times
     # still gets their other searches listed.
-    async with store.conn.execute(
-        "SELECT query FROM search_log WHERE user_id = ?"  # noqa: S608 - placeholders only
-        f"{where} ORDER BY at DESC, id DESC LIMIT 500",
-        (user_id, *params),
-    ) as cur:
-        async for (query,) in cur:
-            key = " ".join(query.split()).casefold()
-            if key and key not in seen:
-                seen[key] = " ".join(query.split())
-                if len(seen) >= limit:
-                    break
+    async with store.reading() as conn:
+        async with conn.execute(
+            "SELECT query FROM search_log WHERE user_id = ?"  # noqa: S608 - placeholders only
+            f"{where} ORDER BY at DESC, id DESC LIMIT 500",
+            (user_id, *params),
+        ) as cur:
+            async for (query,) in cur:
+                key = " ".join(query.split()).casefold()
+                if key and key not in seen:
+                    seen[key] = " ".join(query.split())
+                    if len(seen) >= limit:
+                        break
     return list(seen.values())

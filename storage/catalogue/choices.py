@@ -53,16 +53,17 @@ async def list_episode_choices(
     """Episodes whose id, title or guests have words starting with ``words``, newest first."""
     typed = folded_words(words)
     out: list[EpisodeChoice] = []
-    async with store.conn.execute(
-        "SELECT id, title, date, guests FROM episodes"
-        " ORDER BY date IS NULL, date DESC, ingested_at DESC, id"
-    ) as cur:
-        while len(out) < limit and (rows := await cur.fetchmany(500)):
-            for row in rows:
-                guests = tuple(g for g in json.loads(row["guests"]) if isinstance(g, str))
-                haystack = folded_words(" ".join((row["id"], row["title"], *guests)))
-                if _matches(typed, haystack):
-                    out.append(EpisodeChoice(row["id"], row["title"], row["date"], guests))
-                    if len(out) >= limit:
-                        break
+    async with store.reading() as conn:
+        async with conn.execute(
+            "SELECT id, title, date, guests FROM episodes"
+            " ORDER BY date IS NULL, date DESC, ingested_at DESC, id"
+        ) as cur:
+            while len(out) < limit and (rows := await cur.fetchmany(500)):
+                for row in rows:
+                    guests = tuple(g for g in json.loads(row["guests"]) if isinstance(g, str))
+                    haystack = folded_words(" ".join((row["id"], row["title"], *guests)))
+                    if _matches(typed, haystack):
+                        out.append(EpisodeChoice(row["id"], row["title"], row["date"], guests))
+                        if len(out) >= limit:
+                            break
     return out

@@ -429,6 +429,16 @@ MIGRATIONS: list[Migration] = [
         """,
     ),
     Migration(
+        "0013_health_check",
+        """
+        -- /healthz proves the file can still be written by committing this one row.
+        CREATE TABLE health_check (
+            id         INTEGER PRIMARY KEY CHECK (id = 1),
+            checked_at TEXT NOT NULL
+        );
+        """,
+    ),
+    Migration(
         "0015_search_log_by_user",
         """
         -- The Home tab lists a member's own last searches: found by user, newest first.

@@ -17,10 +17,14 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from storage.db import Store
 from storage.models import EpisodeTiming
 from storage.search.query import STOP_WORDS, tokens
+
+if TYPE_CHECKING:
+    import aiosqlite
 
 # Words that occur in fewer passages are left out of typo correction: they are as likely to
 # be typos themselves.
@@ -174,7 +178,11 @@ async def porter_stems(store: Store, words: list[str]) -> dict[str, str]:
 
 
 async def _porter_stems(store: Store, words: list[str]) -> dict[str, str]:
-    conn = store.conn
+    async with store.reading() as conn:  # the temp tables are this connection's own
+        return await _porter_stems_on(conn, words)
+
+
+async def _porter_stems_on(conn: aiosqlite.Connection, words: list[str]) -> dict[str, str]:
     await conn.execute(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_stemmer USING fts5("
         "w, content='', tokenize='porter unicode61 remove_diacritics 2')"
@@ -282,9 +290,12 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
     # Chapters, streamed: numbered in (episode, idx) order, identical titles stored once.
     title_ids: dict[str, int] = {}
     chapter_range: dict[str, list[int]] = {}
-    async with store.conn.execute(
-        "SELECT episode_id, title, start FROM chapters ORDER BY episode_id, idx"
-    ) as cur:
+    async with (
+        store.reading() as conn,
+        conn.execute(
+            "SELECT episode_id, title, start FROM chapters ORDER BY episode_id, idx"
+        ) as cur,
+    ):
         while rows := await cur.fetchmany(20_000):
             for ep, title, start in rows:
                 k = len(cache.chapter_episode)

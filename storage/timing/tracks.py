@@ -341,7 +341,8 @@ async def episode_word_times(store: Store, episode_id: str) -> list[float]:
     if key in _DERIVED:
         _DERIVED.move_to_end(key)
         return list(_DERIVED[key])
-    segments = await _segments(store.conn, episode_id)
+    async with store.reading() as conn:
+        segments = await _segments(conn, episode_id)
     times = word_times(segments, row["kind"]) if segments else []
     _DERIVED[key] = times
     if len(_DERIVED) > _DERIVED_MAX:

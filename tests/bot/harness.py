@@ -79,3 +79,4 @@ async def running_bot(
                 yield BotUnderTest(f"http://127.0.0.1:{port}", deps, session)
             finally:
                 await runner.cleanup()
+                await deps.activity.close()

@@ -29,6 +29,7 @@ async def _until(condition, what: str, timeout: float = 10.0) -> None:  # noqa: 
 async def test_serve_polls_feeds_and_folders_and_announces_once(tmp_path: Path, slack_api) -> None:
     need_corpus()
     db = tmp_path / "live.db"
+    await (await Store.open(db)).close()  # serve needs a database; `ingest` would make one
     folder = tmp_path / "site"
     folder.mkdir()
     shutil.copy(VTT / "467-pycon-data-sci-panel.vtt", folder)

@@ -191,3 +191,23 @@ def test_make_run_without_tokens_starts_the_console(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "To connect a workspace" in done.stdout and "manifest.yml" in done.stdout
     assert "/episodes latest — the newest episodes" in done.stdout
+
+
+@pytest.mark.parametrize("command", ["serve", "console"])
+def test_serve_and_console_refuse_a_database_that_does_not_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, slack_api,
+    command: str,
+) -> None:  # fmt: skip
+    for name in [n for n in os.environ if n.startswith(("SLACK_", "PORT", "LOG"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-s3cr3t")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cr3t")
+    monkeypatch.setenv("SLACK_API_URL", slack_api.api_url)
+    monkeypatch.setenv("PORT", str(free_port()))
+    monkeypatch.chdir(tmp_path)
+    typo = tmp_path / "epsiodes.db"  # a mistyped DATABASE_PATH
+    assert main([command, "--db", str(typo)]) == 2
+    out, err = capsys.readouterr()
+    assert err == f"error: no database at {typo}; ingest episodes first: " \
+        f"python -m bot ingest PATH --db {typo}\n"  # fmt: skip
+    assert not typo.exists()  # nothing made on the way out

@@ -100,6 +100,7 @@ async def test_search_shows_a_private_preview_of_three_quotes(bot, slack_api) ->
     # the timestamp is the link text, e.g. "▶ 14:15"
     assert f"{int(first['s']) // 60}:{int(first['s']) % 60:02d}" in text
     assert {b["action_id"] for b in buttons(args)} >= {"page_next", "dismiss"}
+    await bot.deps.activity.flush()  # searches and shares are logged in the background
     row = await bot.store.fetchone("SELECT * FROM search_log ORDER BY id DESC LIMIT 1")
     assert (row["query"], row["hits"], row["user_id"], row["channel_id"], row["source"]) == (
         "argo",
@@ -133,6 +134,7 @@ async def test_share_posts_the_quote_visibly_and_records_it(bot, slack_api) -> N
     # the preview is removed once shared
     removed = await slack_api.wait_for("response_url", 2)
     assert removed[-1].args == {"delete_original": True, "key": "click"}
+    await bot.deps.activity.flush()  # searches and shares are logged in the background
     row = await bot.store.fetchone("SELECT * FROM shares")
     assert (row["episode_id"], row["user_id"], row["channel_id"], row["query"]) == (
         value["e"],
@@ -164,6 +166,7 @@ async def test_share_that_cannot_be_posted_says_so_privately(bot, slack_api) -> 
     assert note["response_type"] == "ephemeral"
     assert "can't post in this conversation" in note["text"]
     assert "youtube.com" in note["text"]  # the link to copy instead
+    await bot.deps.activity.flush()  # searches and shares are logged in the background
     assert await bot.store.fetchone("SELECT * FROM shares") is None
 
 
@@ -181,6 +184,7 @@ async def test_paging_replaces_the_preview(bot, slack_api) -> None:
         b["value"] for b in buttons(first) if b["action_id"].startswith("share")
     ]
     # paging is not a new search
+    await bot.deps.activity.flush()  # searches and shares are logged in the background
     rows = await bot.store.fetchall("SELECT query FROM search_log")
     assert [r["query"] for r in rows] == ["kubernetes"]
 
@@ -226,6 +230,7 @@ async def test_mention_is_answered_in_its_thread(bot, slack_api) -> None:
     assert post.args["unfurl_links"] is False and block_kit_problems(post.args) == []
     assert "devrel" in everything(post.args).lower()
     assert not [b for b in buttons(post.args)]  # a public answer: links, no private buttons
+    await bot.deps.activity.flush()  # searches and shares are logged in the background
     row = await bot.store.fetchone("SELECT query, source FROM search_log")
     assert (row["query"], row["source"]) == ("what is devrel?", "mention")
 
@@ -247,6 +252,7 @@ async def test_direct_message_is_answered_in_the_dm(bot, slack_api) -> None:
     assert post.args["channel"] == "D0ASKER"
     assert not post.args.get("thread_ts")
     assert "feature store" in everything(post.args).lower()
+    await bot.deps.activity.flush()  # searches and shares are logged in the background
     row = await bot.store.fetchone("SELECT source FROM search_log")
     assert row["source"] == "dm"
 
@@ -370,22 +376,60 @@ async def test_slack_server_error_gives_a_private_message_and_keeps_serving(
     assert args["response_type"] == "ephemeral"
 
 
-async def test_database_busy_gives_a_private_message(bot, slack_api, bot_db, caplog) -> None:
+async def test_a_locked_database_costs_the_log_line_never_the_answer(
+    bot, slack_api, bot_db, caplog
+) -> None:
+    import sqlite3
+
+    await bot.store.conn.execute("PRAGMA busy_timeout = 50")  # the writer gives up quickly
+    blocker = sqlite3.connect(bot_db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another process writing, for longer than that
+    try:
+        with caplog.at_level(logging.WARNING, logger="episode_bot"):
+            args = await slash(bot, slack_api, "argo")
+            for _ in range(100):  # the background writer retries, then drops the line
+                if bot.deps.activity.dropped:
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert "Quotes 1–3" in everything(args)  # the answer came, from the readers
+    assert bot.deps.activity.dropped == 1
+    [warning] = [r for r in caplog.records if "activity log" in r.getMessage()]
+    assert warning.levelno == logging.WARNING and "not recorded" in warning.getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    args = await slash(bot, slack_api, "kubernetes", key="again")
+    await bot.deps.activity.flush()
+    rows = await bot.store.fetchall("SELECT query FROM search_log")
+    assert [r["query"] for r in rows] == ["kubernetes"]
+
+
+async def test_a_mention_waits_out_a_short_lock_and_gets_a_polite_word_for_a_long_one(
+    bot, slack_api, bot_db
+) -> None:
     import sqlite3
 
     await bot.store.conn.execute("PRAGMA busy_timeout = 50")
     blocker = sqlite3.connect(bot_db, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
+    # Released while the claim is still retrying: the mention is answered as usual.
+    asyncio.get_running_loop().call_later(0.2, blocker.execute, "ROLLBACK")
+    await bot.send(event_callback(mention_event(f"<@{BOT_USER_ID}> argo"), event_id="EvShort"))
+    [post] = await slack_api.wait_for("chat.postMessage")
+    assert "argo" in everything(post.args).lower()
+    assert await bot.store.fetchone("SELECT 1 FROM events_seen WHERE event_id = 'EvShort'")
+    # Held for longer than every retry: a private "busy", never "database is locked".
+    blocker.execute("BEGIN EXCLUSIVE")
     try:
-        with caplog.at_level(logging.ERROR, logger="episode_bot"):
-            args = await slash(bot, slack_api, "argo")
+        await bot.send(event_callback(mention_event(f"<@{BOT_USER_ID}> argo"), event_id="EvLong"))
+        [note] = await slack_api.wait_for("chat.postEphemeral", timeout=10)
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    assert "database is busy" in args["text"]
-    assert "slash command failed" in caplog.text and "OperationalError" in caplog.text
-    args = await slash(bot, slack_api, "argo", key="again")
-    assert "Quotes 1–3" in everything(args)
+    assert note.args["text"].startswith(":hourglass: The episode database is busy")
+    assert "locked" not in everything(note.args)
+    assert len(slack_api.calls_to("chat.postMessage")) == 1  # not answered without the claim
 
 
 async def test_health_is_503_when_the_database_is_unreadable(bot, slack_api) -> None:
@@ -403,3 +447,32 @@ async def test_tokens_never_reach_the_logs(bot, slack_api, caplog) -> None:
         await slack_api.wait_for("chat.postMessage", 2)
     assert caplog.records  # the libraries did log, at DEBUG
     assert BOT_TOKEN not in caplog.text and SIGNING_SECRET not in caplog.text
+
+
+async def test_health_is_503_with_a_reason_when_the_database_cannot_be_written(
+    bot, slack_api, bot_db, caplog
+) -> None:
+    stored = await bot.store.fetchall("SELECT id FROM episodes")
+    async with bot.http.get(bot.url + "/healthz") as resp:
+        assert resp.status == 200
+        assert (await resp.json())["episodes"] == len(stored) > 0
+    await bot.store.conn.execute("PRAGMA query_only = ON")  # as on a read-only file system
+    with caplog.at_level(logging.WARNING, logger="episode_bot"):
+        for _ in range(2):
+            async with bot.http.get(bot.url + "/healthz") as resp:
+                assert resp.status == 503
+                body = await resp.json()
+    assert body["ok"] is False and "not writable" in body["error"] and "\n" not in body["error"]
+    assert str(bot_db) not in body["error"]  # the path is for the log, not for the prober
+    [line] = [r.getMessage() for r in caplog.records if "health check" in r.getMessage()]
+    assert str(bot_db) in line  # one line for the change, not one per probe
+    await bot.store.conn.execute("PRAGMA query_only = OFF")
+    async with bot.http.get(bot.url + "/healthz") as resp:
+        assert resp.status == 200
+
+
+async def test_health_is_503_when_the_file_is_gone(bot, slack_api, bot_db) -> None:
+    bot_db.rename(bot_db.with_suffix(".moved"))  # an operator's mistake, or a lost volume
+    async with bot.http.get(bot.url + "/healthz") as resp:
+        assert resp.status == 503
+        assert "not readable" in (await resp.json())["error"]

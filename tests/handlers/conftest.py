@@ -87,6 +87,8 @@ def outbox() -> RecordingOutbox:
 
 
 @pytest.fixture
-def ask(corpus_store: Store, outbox: RecordingOutbox) -> Ask:
+async def ask(corpus_store: Store, outbox: RecordingOutbox):
     """U0ASKER typing ``/episodes ...`` in C0GENERAL, with the default settings."""
-    return Ask(Deps(corpus_store, HandlerSettings()), outbox, ASKER, CHANNEL, Source.SLASH)
+    deps = Deps(corpus_store, HandlerSettings())
+    yield Ask(deps, outbox, ASKER, CHANNEL, Source.SLASH)
+    await deps.activity.close()

@@ -28,6 +28,7 @@ async def test_share_posts_the_quote_and_records_it(ask: Ask, outbox: RecordingO
     assert "shared by <@U0ASKER>" in shown(post.message)
     assert f"t={int(value['s'])}s" in shown(post.message)
     assert removed.kind == "delete_private"  # the preview goes once shared
+    await ask.deps.activity.flush()  # searches and shares are logged in the background
     row = await ask.store.fetchone("SELECT * FROM shares")
     assert (row["episode_id"], row["user_id"], row["channel_id"], row["query"]) == (
         value["e"], "U0ASKER", "C0GENERAL", "argo",
@@ -47,6 +48,7 @@ async def test_share_falls_back_to_the_response_url_then_says_so(
     note = outbox.last()
     assert note.kind == "private" and "can't post in this conversation" in note.message.text
     assert "youtube.com" in note.message.text  # the link to copy instead
+    await ask.deps.activity.flush()  # searches and shares are logged in the background
     rows = await ask.store.fetchall("SELECT * FROM shares")
     assert len(rows) == 1  # only the share that went out
 
@@ -66,6 +68,7 @@ async def test_paging_replaces_the_preview_and_is_not_a_new_search(
     assert [b["value"] for b in buttons(third, "share")] == [
         b["value"] for b in buttons(first, "share")
     ]
+    await ask.deps.activity.flush()  # searches and shares are logged in the background
     rows = await ask.store.fetchall("SELECT query FROM search_log")
     assert [r["query"] for r in rows] == ["kubernetes"]
 
@@ -123,5 +126,6 @@ async def test_share_an_episode_card(ask: Ask, outbox: RecordingOutbox) -> None:
     assert post.kind == "post" and post.message.blocks[0]["type"] == "header"
     assert "shared by <@U0ASKER>" in shown(post.message)
     assert removed.kind == "delete_private"
+    await ask.deps.activity.flush()  # searches and shares are logged in the background
     row = await ask.store.fetchone("SELECT episode_id, start FROM shares")
     assert (row["episode_id"], row["start"]) == ("devrel-open-source-machine-learning", 0.0)

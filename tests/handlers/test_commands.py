@@ -71,6 +71,7 @@ async def test_search_shows_a_private_preview_and_records_it(
     assert (first["q"], first["p"], first["i"]) == ("argo", 0, 0)
     assert "Quotes 1–3 for *argo*" in shown(sent.message)
     assert buttons(sent.message, "page_next") and buttons(sent.message, "dismiss")
+    await ask.deps.activity.flush()  # searches and shares are logged in the background
     row = await ask.store.fetchone("SELECT * FROM search_log ORDER BY id DESC LIMIT 1")
     assert (row["query"], row["hits"], row["user_id"], row["channel_id"], row["source"]) == (
         "argo", 3, "U0ASKER", "C0GENERAL", "slash",
@@ -91,6 +92,7 @@ async def test_nothing_found_offers_the_did_you_mean_as_a_button(
     results = outbox.last()
     assert results.kind == "private" and results.replace
     assert "Quotes 1–3 for *argo*" in shown(results.message)
+    await ask.deps.activity.flush()  # searches and shares are logged in the background
     rows = await ask.store.fetchall("SELECT query, hits FROM search_log ORDER BY id")
     assert [(r["query"], r["hits"]) for r in rows] == [("argp", 0), ("argo", 3)]
 

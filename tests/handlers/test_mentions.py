@@ -27,6 +27,7 @@ async def test_a_mention_is_answered_publicly_in_its_thread(
     assert (sent.kind, sent.channel, sent.thread_ts) == ("post", "C0GENERAL", "1700000100.000200")
     assert "devrel" in shown(sent.message).lower()
     assert buttons(sent.message) == []  # a public answer: links, no private buttons
+    await ask.deps.activity.flush()  # searches and shares are logged in the background
     row = await ask.store.fetchone("SELECT query, source FROM search_log")
     assert (row["query"], row["source"]) == ("what is devrel?", "mention")
 
@@ -35,4 +36,5 @@ async def test_a_greeting_explains_itself(ask: Ask, outbox: RecordingOutbox) -> 
     await answer_question(replace(ask, source=Source.DM), "hi!", thread_ts=None)
     sent = outbox.only()
     assert sent.kind == "post" and "Ask me about anything said on the show" in sent.message.text
+    await ask.deps.activity.flush()  # searches and shares are logged in the background
     assert await ask.store.fetchone("SELECT * FROM search_log") is None

@@ -193,7 +193,7 @@ async def test_a_database_from_before_upgrades_to_instants(
                     " VALUES ('2026-11-25T10:00:00Z', 'U1', 'old style', 1, 'slash')"
                 )
     async with await Store.open(old) as store:
-        assert (await store.applied_migrations())[-1] == "0009_instants_microseconds"
+        assert "0009_instants_microseconds" in await store.applied_migrations()
         stamps = [
             r[0]
             for sql in (

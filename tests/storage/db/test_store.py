@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ import pytest
 from storage.activity.log import claim_event
 from storage.db import Store, StoreError
 from storage.db.store import MIGRATIONS
+from tests.conftest import ROOT
 
 
 async def test_migrations_recorded_and_idempotent(db_path: Path) -> None:
@@ -159,3 +163,49 @@ async def test_a_complete_file_with_the_old_names_only_gets_renamed(db_path: Pat
     async with await Store.open(db_path) as store:
         assert await store.applied_migrations() == [m.name for m in MIGRATIONS]
         assert await store.migrate() == []
+
+
+async def test_a_newer_file_in_rollback_journal_mode_is_left_byte_for_byte(db_path: Path) -> None:
+    async with await Store.open(db_path):
+        pass
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("INSERT INTO schema_migrations VALUES ('9999_future', 'later')")
+    assert conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
+    conn.close()
+    before = db_path.read_bytes()
+    with pytest.raises(StoreError, match="the file was left untouched"):
+        await Store.open(db_path)
+    assert db_path.read_bytes() == before  # still in rollback-journal mode: not switched to WAL
+    assert not Path(f"{db_path}-wal").exists()
+
+
+async def test_two_openers_creating_a_new_file_at_once_both_get_a_working_store(
+    tmp_path: Path,
+) -> None:
+    # Ten trials, each two connections (as two processes would be) racing to create the file.
+    for trial in range(10):
+        path = tmp_path / f"race{trial}.db"
+        first, second = await asyncio.gather(Store.open(path), Store.open(path))
+        async with first, second:
+            assert await first.applied_migrations() == [m.name for m in MIGRATIONS]
+            assert await second.applied_migrations() == [m.name for m in MIGRATIONS]
+
+
+def test_two_processes_creating_a_new_file_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    code = (
+        "import asyncio, sys; from storage.db import Store\n"
+        "async def main():\n"
+        "    async with await Store.open(sys.argv[1]) as s:\n"
+        "        print(len(await s.applied_migrations()))\n"
+        "asyncio.run(main())\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=ROOT, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]  # fmt: skip
+    results = [p.communicate(timeout=60) for p in procs]
+    for proc, (out, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err
+        assert out.strip() == str(len(MIGRATIONS)) and err == ""
