@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/alignment.py
 	$(BIN)/python bench/relevance.py
 	$(BIN)/python bench/slack.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/search.py
 
 clean:

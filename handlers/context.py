@@ -246,7 +246,10 @@ async def guarded(ask: Ask, what: str, work: Callable[[], Awaitable[None]], **de
     except Busy:
         note_busy(what, ask)
         try:
-            await ask.outbox.private(busy_message())
+            async with ask.deps.capacity.notice():
+                await ask.outbox.private(busy_message())
+        except Busy:
+            pass  # too many notices on their way already; this one is left out
         except Exception as again:  # noqa: BLE001
             log.error(
                 "%s: could not tell user=%s it was busy: %s: %s",

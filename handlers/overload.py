@@ -33,6 +33,8 @@ MAX_WAIT_SECONDS = 2.0
 # How many may wait for a slot, per slot.
 WAITING_PER_SLOT = 2
 DEFAULT_MAX_IN_FLIGHT = 8
+# How many busy notices may be on their way at once, per slot.
+NOTICES_PER_SLOT = 4
 
 
 class Busy(Exception):
@@ -61,6 +63,9 @@ class Capacity:
         self.in_flight = 0
         self.waiting = 0
         self.peak_in_flight = 0
+        # Busy notices are work too (a Web API call, retried after a 429): bounded, never queued.
+        self.max_notices = NOTICES_PER_SLOT * max_in_flight
+        self.notices = 0
 
     def full(self) -> bool:
         """True when a new request could neither start nor wait: it would be answered busy."""
@@ -88,6 +93,18 @@ class Capacity:
         finally:
             self.in_flight -= 1
             self._slots.release()
+
+    @asynccontextmanager
+    async def notice(self) -> AsyncIterator[None]:
+        """Room to send one busy notice; :class:`Busy` when too many are already on their way
+        (the notice is then left out: the flood is the asker's answer)."""
+        if self.notices >= self.max_notices:
+            raise Busy
+        self.notices += 1
+        try:
+            yield
+        finally:
+            self.notices -= 1
 
 
 class LogBudget:

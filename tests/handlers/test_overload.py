@@ -57,6 +57,27 @@ async def test_a_failure_inside_gives_the_slot_back() -> None:
         assert capacity.in_flight == 1
 
 
+async def test_busy_notices_on_their_way_are_bounded_too() -> None:
+    capacity = Capacity(1)
+    release = asyncio.Event()
+    sent: list[int] = []
+
+    async def tell(i: int) -> None:
+        try:
+            async with capacity.notice():
+                await release.wait()
+                sent.append(i)
+        except Busy:
+            pass
+
+    tasks = [asyncio.create_task(tell(i)) for i in range(10)]
+    await asyncio.sleep(0.05)
+    assert capacity.notices == capacity.max_notices == 4
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert sent == [0, 1, 2, 3] and capacity.notices == 0
+
+
 def test_capacity_needs_a_slot() -> None:
     with pytest.raises(ValueError):
         Capacity(0)
