@@ -48,6 +48,7 @@ HEALTH_PATH = "/healthz"
 # Slack's requests are a few KB (a button on a long message: some hundred); anything bigger is
 # refused with 413 before it is read further.
 MAX_REQUEST_BYTES = 1024 * 1024
+_LIMIT = "1 MB"
 # Slack's own rule: a request more than five minutes from now is refused (replays).
 MAX_CLOCK_SKEW_SECONDS = 5 * 60
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
@@ -179,9 +180,7 @@ def web_app(app: AsyncApp, deps: Deps, signing_secret: str) -> web.Application:
             except web.HTTPRequestEntityTooLarge:  # no Content-Length, or a false one
                 too_big = True
         if too_big:
-            refused.log(
-                "refused a request from %s: over %d bytes", request.remote, MAX_REQUEST_BYTES
-            )
+            refused.log("refused a request from %s: body over %s", request.remote, _LIMIT)
             return web.json_response({"error": "request too large"}, status=413)
         reason = check.refusal(
             request.headers.get("X-Slack-Request-Timestamp"),
