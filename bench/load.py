@@ -16,7 +16,9 @@ most ``--drain`` seconds more for their answers. For each rate it counts:
   the request to the stand-in receiving the preview (p50, p95);
 - busy: the "try again in a moment" notice, in the ack or on the response URL, and how soon;
 - errors: no ack, no answer nor notice by the end of the drain, or an error message;
-- the server's memory (/proc/PID/status: VmRSS now, VmHWM the peak so far).
+- the server's memory (/proc/PID/status: VmRSS now, VmHWM the peak so far), and the CPU it
+  used (/proc/PID/stat), per answer: on a shared machine this says what the code costs, where
+  the rates say what the machine had to spare.
 
 It prints the highest rate held (every request answered, p95 < 1 s, no error, no busy), and
 whether at the highest rate tried every request got an answer or a prompt (< 3 s) busy notice
@@ -113,6 +115,11 @@ class Server:
                 fields[name] = int(value.split()[0]) / 1024
         return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the server has used so far (/proc/PID/stat), every thread."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     async def read_log(self) -> None:
         """Drain the server's stderr (a full pipe would stall it), counting what it logs."""
         assert self.proc.stderr is not None
@@ -185,6 +192,11 @@ class Step:
     error_kinds: dict[str, int] = field(default_factory=dict)
     rss_mb: float = 0.0
     hwm_mb: float = 0.0
+    cpu: float = 0.0  # the server's CPU seconds during the step
+
+    @property
+    def cpu_ms_per_answer(self) -> float:
+        return self.cpu / len(self.answered) * 1000 if self.answered else math.nan
 
     def error(self, kind: str) -> None:
         self.errors += 1
@@ -234,6 +246,7 @@ async def run_step(
     step = Step(rate, sent=n)
     requests = [Request(f"{label}-{i}") for i in range(n)]
     first_call = len(slack_api.calls)
+    cpu_before = server.cpu_seconds()
     started = time.monotonic()
     tasks = []
     for i, req in enumerate(requests):  # open loop: request i leaves at started + i / rate
@@ -279,6 +292,7 @@ async def run_step(
         else:
             step.answered.append(call.at - req.sent)  # type: ignore[attr-defined]
     step.rss_mb, step.hwm_mb = server.memory_mb()
+    step.cpu = server.cpu_seconds() - cpu_before
     return step
 
 
@@ -292,7 +306,7 @@ def print_step(step: Step) -> None:
     print(
         f"{step.rate:>5}/s {step.sent:>6} {step.acked:>6} {len(step.answered):>7} "
         f"{len(step.busy):>6} {step.errors:>6} {ms(p50)} {ms(step.p95)} {ms(busy_p95)} "
-        f"{step.rss_mb:7.0f} {step.hwm_mb:7.0f}",
+        f"{step.rss_mb:7.0f} {step.hwm_mb:7.0f} {step.cpu:6.1f} {step.cpu_ms_per_answer:12.0f}",
         flush=True,
     )
     if step.error_kinds:
@@ -322,7 +336,7 @@ async def measure(db: Path, args: argparse.Namespace, cwd: Path) -> None:
             async with aiohttp.ClientSession(connector=connector) as http:
                 print(
                     "  rate   sent  acked answers   busy errors  p50 ms  p95 ms busy95ms"
-                    "  RSS MB peak MB"
+                    "  RSS MB peak MB  CPU s CPUms/answer"
                 )
                 warm = await run_step(  # caches and the OS page cache, one at a time
                     server, slack_api, http, 5, asked[:WARM_UP], WARM_UP / 5, args.drain, "warm"
