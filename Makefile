@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/relevance.py
 	$(BIN)/python bench/slack.py
 	$(BIN)/python bench/instants.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/search.py
 
 clean:

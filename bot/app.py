@@ -1,8 +1,10 @@
 """The Slack app: builds the Bolt ``AsyncApp``, registers the handlers, serves it.
 
 ``serve`` connects by Socket Mode when SLACK_APP_TOKEN is set, else listens for HTTP on PORT
-(``POST /slack/events`` for Slack, ``GET /healthz`` for checks). Bolt verifies request signatures
-and timestamps; slack-sdk's retry handlers deal with 429 (honouring Retry-After) and 5xx.
+(``POST /slack/events`` for Slack, ``GET /healthz`` for checks). In HTTP mode every request's
+size, timestamp and signature are checked here, before Bolt sees it, and a refusal is one short
+log line (Bolt's own check logs the whole body). slack-sdk's retry handlers deal with 429
+(honouring Retry-After) and 5xx.
 
 Example:
     >>> await serve(load_settings())  # doctest: +SKIP
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
+import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -26,6 +30,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
@@ -34,6 +39,7 @@ from bot.health import HEALTH_PATH, SlackLink, health_report, health_route, star
 from bot.scheduler import Poster, start_scheduler
 from handlers import actions, commands, digest, home, mentions, search_form
 from handlers.context import Deps, HandlerSettings
+from handlers.overload import Capacity, LogBudget
 from storage.clock import Clock
 from storage.db import Store
 from storage.search import search_cache
@@ -42,6 +48,14 @@ log = logging.getLogger("episode_bot")
 
 EVENTS_PATH = "/slack/events"
 __all__ = ["EVENTS_PATH", "HEALTH_PATH", "build_app", "build_client", "build_deps", "serve"]
+# Slack's requests are a few KB (a button on a long message: some hundred); anything bigger is
+# refused with 413 before it is read further.
+MAX_REQUEST_BYTES = 1024 * 1024
+_LIMIT = "1 MB"
+# Slack's own rule: a request more than five minutes from now is refused (replays).
+MAX_CLOCK_SKEW_SECONDS = 5 * 60
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -83,7 +97,12 @@ def build_deps(store: Store, settings: Settings) -> Deps:
     def digest_poster(store: Store, client: AsyncWebClient | None) -> Poster:
         return Poster.from_settings(store, client, settings)
 
-    return Deps(store, handler_settings(settings), digest_poster=digest_poster)
+    return Deps(
+        store,
+        handler_settings(settings),
+        digest_poster=digest_poster,
+        capacity=Capacity(settings.max_in_flight),
+    )
 
 
 def register_handlers(app: AsyncApp, deps: Deps) -> None:
@@ -99,14 +118,15 @@ def register_handlers(app: AsyncApp, deps: Deps) -> None:
 def build_app(settings: Settings, deps: Deps, *, client: AsyncWebClient | None = None) -> AsyncApp:
     """The Bolt app with every handler module registered.
 
-    Request verification (signature, 5-minute timestamp window) is Bolt's; it is off only in
-    Socket Mode without a signing secret, where requests come over the authenticated socket.
+    Bolt's own request verification is off: :func:`web_app` checks every HTTP request before
+    it reaches Bolt (Bolt's check logs each rejected body at INFO, a 500 for a timestamp that
+    is not a number); Socket Mode requests come over the authenticated socket.
     """
     client = client or build_client(settings)
     app = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
-        request_verification_enabled=bool(settings.slack_signing_secret),
+        request_verification_enabled=False,
         logger=logging.getLogger("episode_bot.bolt"),
     )
     register_handlers(app, deps)
@@ -120,16 +140,67 @@ def build_app(settings: Settings, deps: Deps, *, client: AsyncWebClient | None =
     return app
 
 
-def web_app(app: AsyncApp, deps: Deps) -> web.Application:
+class RequestCheck:
+    """Is this request from Slack? Its timestamp and ``v0=`` signature, checked as Slack says
+    (https://docs.slack.dev/authentication/verifying-requests-from-slack/).
+
+    :meth:`refusal` names what is wrong in a few words, never echoing the request.
+    """
+
+    def __init__(self, signing_secret: str, clock: Callable[[], float] = time.time):
+        self.verifier = SignatureVerifier(signing_secret)
+        self.clock = clock
+
+    def refusal(self, timestamp: str | None, signature: str | None, body: bytes) -> str | None:
+        if not timestamp or not signature:
+            return "no X-Slack-Request-Timestamp or X-Slack-Signature header"
+        if not _TIMESTAMP.fullmatch(timestamp):
+            return "X-Slack-Request-Timestamp is not a Unix time"
+        skew = abs(self.clock() - int(timestamp))
+        if skew > MAX_CLOCK_SKEW_SECONDS:
+            return f"timestamp {skew:.0f} s from now (over 5 minutes: a replay, or a clock off)"
+        if not _SIGNATURE.fullmatch(signature):
+            return "X-Slack-Signature is not a v0= signature"
+        if not self.verifier.is_valid(body, timestamp, signature):
+            return "bad signature (if every request is refused, check SLACK_SIGNING_SECRET)"
+        return None
+
+
+def web_app(app: AsyncApp, deps: Deps, signing_secret: str) -> web.Application:
     """HTTP mode: Slack's requests at POST /slack/events, health at GET /healthz
-    (bot/health.py: the same report HEALTH_PORT serves)."""
+    (bot/health.py: the same report HEALTH_PORT serves).
+
+    A request too big (413), or whose timestamp or signature is missing, malformed, stale or
+    wrong (401), is refused before Bolt sees it, with one short log line (no body, no headers;
+    a few a minute at most, then a count): a flood of forged requests cannot fill the log.
+    """
+    check = RequestCheck(signing_secret)
+    refused = LogBudget(log, "requests refused")
 
     async def slack_events(request: web.Request) -> web.Response:
+        body = b""
+        too_big = (request.content_length or 0) > MAX_REQUEST_BYTES  # refused unread
+        if not too_big:
+            try:
+                body = await request.read()
+            except web.HTTPRequestEntityTooLarge:  # no Content-Length, or a false one
+                too_big = True
+        if too_big:
+            refused.log("refused a request from %s: body over %s", request.remote, _LIMIT)
+            return web.json_response({"error": "request too large"}, status=413)
+        reason = check.refusal(
+            request.headers.get("X-Slack-Request-Timestamp"),
+            request.headers.get("X-Slack-Signature"),
+            body,
+        )
+        if reason is not None:
+            refused.log("refused a request from %s: %s", request.remote, reason)
+            return web.json_response({"error": "invalid request"}, status=401)
         bolt_response = await app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
     link = SlackLink("http")
-    web_application = web.Application()
+    web_application = web.Application(client_max_size=MAX_REQUEST_BYTES)
     web_application.router.add_post(EVENTS_PATH, slack_events)
     web_application.router.add_get(
         HEALTH_PATH, health_route(lambda: health_report(deps.store, link))
@@ -256,7 +327,7 @@ async def _serve_socket_mode(app, settings, stop, auth, ready, link) -> None:  #
 
 
 async def _serve_http(app, deps, settings, stop, auth, ready) -> None:  # noqa: ANN001
-    runner = web.AppRunner(web_app(app, deps), access_log=None)
+    runner = web.AppRunner(web_app(app, deps, settings.slack_signing_secret), access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.host, settings.port)

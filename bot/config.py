@@ -29,6 +29,8 @@ class Settings:
     port: int = 3000
     host: str = "0.0.0.0"  # noqa: S104 - HTTP mode must be reachable by Slack
     log_level: str = "INFO"
+    # Requests worked on at once (handlers/overload.py); past it and a short queue: "busy".
+    max_in_flight: int = 8
     # The weekly digest and new-episode announcements (bot/schedule.py, bot/scheduler.py).
     digest_channel: str | None = None
     digest_schedule: str = "mon 09:00"
@@ -194,6 +196,9 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
     port = _int("PORT", 3000)
     if not 1 <= port <= 65535:
         raise ConfigError("PORT must be between 1 and 65535")
+    max_in_flight = _int("MAX_IN_FLIGHT", 8)
+    if not 1 <= max_in_flight <= 1000:
+        raise ConfigError("MAX_IN_FLIGHT must be between 1 and 1000")
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in _LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
@@ -220,6 +225,7 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         port=port,
         host=get("HOST") or "0.0.0.0",  # noqa: S104
         log_level=log_level,
+        max_in_flight=max_in_flight,
         digest_channel=_channel("DIGEST_CHANNEL"),
         digest_schedule=digest_schedule,
         digest_timezone=digest_timezone,

@@ -16,7 +16,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from handlers.context import Ask, Deps, Source, guarded, slack_ask
+from handlers.context import Ask, Deps, Source, busy_message, guarded, note_busy, slack_ask
 from handlers.digest import digest_command
 from handlers.render import (
     HelpLine,
@@ -171,11 +171,15 @@ def register(app, deps: Deps) -> None:  # noqa: ANN001 - slack_bolt.async_app.As
 
     @app.command(deps.settings.slash_command)
     async def on_slash_command(ack, body, client) -> None:  # noqa: ANN001
-        await ack()  # within Slack's 3 s; the answer goes to the response URL
         ask = slack_ask(
             deps, client,
             user_id=body.get("user_id"), channel_id=body.get("channel_id"),
             response_url=body.get("response_url"), source=Source.SLASH,
         )  # fmt: skip
+        if deps.capacity.full():  # no room even to wait: say so in the ack itself, at once
+            note_busy("slash command", ask)
+            await ack(response_type="ephemeral", **busy_message().payload())
+            return
+        await ack()  # within Slack's 3 s; the answer goes to the response URL
         text = body.get("text") or ""
         await guarded(ask, "slash command", lambda: run_command(ask, text), text=text[:200])

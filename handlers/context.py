@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from handlers.overload import BUSY_TEXT, Busy, Capacity, LogBudget
 from handlers.posting import DigestPosterFactory
 from handlers.render import Message, render_notice
 from storage.activity import ActivityLog
@@ -43,12 +44,15 @@ class Deps:
     one bound to its settings (bot.scheduler.Poster), so handlers never import bot.
     ``activity`` logs searches and shares in the background (one per store is made if not
     given); whoever opened the store closes it (flushing) before the store.
+    ``capacity`` bounds the work in flight (MAX_IN_FLIGHT); :func:`guarded` takes a slot.
     """
 
     store: Store
     settings: HandlerSettings
     digest_poster: DigestPosterFactory | None = None
     activity: ActivityLog = field(default=None)  # type: ignore[assignment] - set below
+
+    capacity: Capacity = field(default_factory=Capacity)
 
     def __post_init__(self) -> None:
         if self.activity is None:
@@ -221,13 +225,46 @@ def problem_text(exc: BaseException) -> str:
     return ":warning: Something went wrong on my side. Please try again in a moment."
 
 
+_busy_log = LogBudget(log, "requests answered busy")
+
+
+def busy_message() -> Message:
+    """The private "busy, try again in a moment" note."""
+    return render_notice(BUSY_TEXT)
+
+
+def note_busy(what: str, ask: Ask) -> None:
+    """One log line (a few a minute at most) for a request answered busy."""
+    capacity = ask.deps.capacity
+    _busy_log.log(
+        "busy: %s from user=%s answered 'try again in a moment' (%d in flight, %d waiting; "
+        "MAX_IN_FLIGHT=%d)",
+        what, ask.user_id, capacity.in_flight, capacity.waiting, capacity.max_in_flight,
+    )  # fmt: skip
+
+
 async def guarded(ask: Ask, what: str, work: Callable[[], Awaitable[None]], **details: Any) -> None:
-    """Run ``work``; on failure, log one line with context and tell the asker privately.
+    """Run ``work`` in one of the capacity's slots; on failure, log one line with context and tell
+    the asker privately. With no slot to be had (:class:`Busy`) the asker is told to try again in
+    a moment, at once, instead of joining a backlog.
 
     The process keeps serving: nothing propagates to Bolt.
     """
     try:
-        await work()
+        async with ask.deps.capacity.slot():
+            await work()
+    except Busy:
+        note_busy(what, ask)
+        try:
+            async with ask.deps.capacity.notice():
+                await ask.outbox.private(busy_message())
+        except Busy:
+            pass  # too many notices on their way already; this one is left out
+        except Exception as again:  # noqa: BLE001
+            log.error(
+                "%s: could not tell user=%s it was busy: %s: %s",
+                what, ask.user_id, type(again).__name__, _describe(again),
+            )  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - the user gets a message, the log gets the details
         where = " ".join(f"{k}={v!r}" for k, v in details.items())
         expected = isinstance(exc, SlackApiError | DeliveryError) or failure_kind(exc) is not None

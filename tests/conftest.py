@@ -81,3 +81,18 @@ def corpus_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     asyncio.run(build())
     return path
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored():
+    """Tests that run the CLI in-process configure logging (to a captured stream that is closed
+    after them); put the root logger back so later tests' libraries don't write there."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)

@@ -25,6 +25,7 @@ from aiohttp import web
 from bot.app import EVENTS_PATH, build_app, build_client, build_deps, web_app
 from bot.config import Settings
 from handlers.context import Deps
+from handlers.overload import Capacity
 from storage.clock import Clock
 from storage.db import Store
 from tests.slack_api import BOT_TOKEN, SIGNING_SECRET, SlackApi, post_signed
@@ -62,15 +63,25 @@ test_settings.__test__ = False  # type: ignore[attr-defined] - a helper, not a t
 
 @asynccontextmanager
 async def running_bot(
-    db_path: Path | str, slack_api: SlackApi, *, clock: Clock | None = None, **overrides: Any
+    db_path: Path | str,
+    slack_api: SlackApi,
+    *,
+    clock: Clock | None = None,
+    capacity: Capacity | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[BotUnderTest]:
-    """The app serving HTTP on 127.0.0.1; ``clock`` sets its store's time (stamps, the digest)."""
+    """The app serving HTTP on 127.0.0.1; ``clock`` sets its store's time (stamps, the digest);
+    ``capacity``: instead of the one MAX_IN_FLIGHT makes (to set its queue and deadline)."""
     settings = test_settings(db_path, slack_api, **overrides)
     async with await Store.open(settings.database_path, clock=clock) as store:
         async with aiohttp.ClientSession() as session:
             deps = build_deps(store, settings)
+            if capacity is not None:
+                deps = replace(deps, capacity=capacity)
             app = build_app(settings, deps, client=build_client(settings, session))
-            runner = web.AppRunner(web_app(app, deps), access_log=None)
+            runner = web.AppRunner(
+                web_app(app, deps, settings.slack_signing_secret or ""), access_log=None
+            )
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()

@@ -118,6 +118,8 @@ async def test_revoked_token_is_one_clear_error(bot_db, slack_api) -> None:
             "PORT",
         ),
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL must be an http(s) URL"),
+        ({"MAX_IN_FLIGHT": "0"}, "MAX_IN_FLIGHT must be between 1 and 1000"),
+        ({"MAX_IN_FLIGHT": "many"}, "MAX_IN_FLIGHT must be a whole number"),
     ],
 )
 def test_serve_refuses_bad_settings_in_one_line(
