@@ -56,11 +56,10 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         if args.announce:
             announced = await _announce_added(store, settings, report)
-    for line in report.lines(verbose=args.verbose):
-        if not args.quiet or line in {o.describe() for o in report.failed}:
-            print(line, file=sys.stderr)
+    for line in report.lines(verbose=args.verbose, quiet=args.quiet):
+        print(line, file=sys.stderr)
     print(report.summary())
-    return 1 if report.failed or announced < 0 else 0
+    return 1 if report.failed or report.stopped or announced < 0 else 0
 
 
 def _need_slack(settings: Settings, name: str, channel: str | None, what: str) -> None:
