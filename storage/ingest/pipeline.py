@@ -36,7 +36,7 @@ from pathlib import Path
 
 from storage.catalogue import youtube_id
 from storage.clock import now_iso
-from storage.db import Store
+from storage.db import FailureKind, Store, failure_kind
 from storage.ingest.formats import FORMATS, NestingError, NotATranscript, ParseError, detect
 from storage.ingest.site import attach_chapter_list, find_profiles, guest_names, learn_people
 from storage.ingest.sources import (
@@ -329,6 +329,13 @@ def slug(text: str) -> str:
 
 def parse_file(path: Path, text: str, fmt_name: str | None) -> Transcript:
     fmt = FORMATS.get(fmt_name) if fmt_name else detect(path, text)
+    if fmt is None and path.suffix.lower() == ".json":
+        try:
+            json.loads(text)
+        except RecursionError:  # say so, rather than "unrecognised format"
+            raise NestingError("JSON nested too deeply to read (no transcript is)", 1) from None
+        except ValueError:
+            pass
     if fmt is None:
         known = ", ".join(sorted(FORMATS))
         raise ParseError(f"unrecognised transcript format; pass --format (one of: {known})", None)
@@ -464,12 +471,11 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
     :class:`DiskFull`, as no later file can go in either.
     """
     try:
-        return await _write(store, prepared)
+        async with _full_disk_stops(store):
+            return await _write(store, prepared)
     except (sqlite3.Error, OverflowError, ValueError) as exc:
         await _rollback(store)
-        if _disk_full(exc, store.path):
-            raise DiskFull(str(exc)) from exc
-        busy = isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+        busy = failure_kind(exc) == FailureKind.BUSY
         return FileOutcome(
             str(prepared.path), Outcome.FAILED,
             message="the database is busy (another process is writing to it); nothing of this "
@@ -501,6 +507,7 @@ async def _rollback(store: Store) -> None:
 
 
 async def _write(store: Store, prepared: Prepared) -> FileOutcome:
+    """:func:`store_prepared`'s work, which may raise what the database says."""
     path, digest, kind = prepared.path, prepared.digest, prepared.kind
     name = str(path)
     meta = replace(prepared.meta, guests=await guest_names(store, prepared.meta))

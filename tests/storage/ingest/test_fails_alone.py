@@ -18,6 +18,7 @@ from bot.cli import main
 from storage.db import Store
 from tests.conftest import PODCAST, ROOT, corpus_files, need_corpus
 from tests.storage.ingest.poison import GOOD_VTT
+from tests.storage.ingest.processes import alive, children
 from tests.storage.ingest.test_ingest_cli import bot
 
 DISK_FULL = "the disk is full: {} files were stored, the rest were not; free space and run again"
@@ -64,24 +65,6 @@ def test_a_full_disk_stops_the_run_in_one_line(
     assert summary.endswith("0 files failed, stopped early (the disk is full)")
 
 
-def _children(pid: int) -> set[int]:
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found |= {int(c) for c in (task / "children").read_text().split()}
-        except OSError:
-            pass
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")  # a zombie has ended; only its parent's wait remains
-
-
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
 def test_workers_die_with_a_killed_ingest(tmp_path: Path) -> None:
     need_corpus()
@@ -102,21 +85,21 @@ def test_workers_die_with_a_killed_ingest(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 60
         while len(workers) < 2 and time.monotonic() < deadline and ingest.poll() is None:
-            workers = _children(ingest.pid)
+            workers = children(ingest.pid)
             time.sleep(0.02)
         assert len(workers) == 2, "the ingest never started its two workers"
         os.kill(ingest.pid, signal.SIGKILL)
         ingest.wait(10)
         deadline = time.monotonic() + 5
-        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        while any(alive(w) for w in workers) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not [w for w in workers if _alive(w)], "workers outlived their killed ingest"
+        assert not [w for w in workers if alive(w)], "workers outlived their killed ingest"
     finally:
         if ingest.poll() is None:
             ingest.kill()
             ingest.wait(10)
         for w in workers:  # left by a failure above: never leave them running
-            if _alive(w):
+            if alive(w):
                 os.kill(w, signal.SIGKILL)
 
 

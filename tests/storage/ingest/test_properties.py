@@ -23,6 +23,7 @@ from storage.ingest import FORMATS, Outcome, ParseError, ingest_file
 from storage.ingest.formats import MAX_EPISODE_SECONDS, NotATranscript
 from storage.ingest.sources import load_mapping, meta_from_mapping
 from tests.conftest import examples
+from tests.storage.ingest.test_bad_input import counts
 
 # Numbers a file may hold where seconds or counts are expected, sensible or not.
 NUMBERS = st.one_of(
@@ -36,10 +37,14 @@ VALUES = st.one_of(
     st.sampled_from(["1:02:03", "99:99", "PT1H2M", "1e400", "nan", "-5", "٣"]),
 )  # fmt: skip
 WORDS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=40)
+
+
+def containers(inner: st.SearchStrategy) -> st.SearchStrategy:
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+
+
 JSON_VALUES = st.recursive(
-    VALUES.filter(lambda v: not (isinstance(v, int) and abs(v) > 10**18)),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=4),
+    VALUES.filter(lambda v: not (isinstance(v, int) and abs(v) > 10**18)), containers,
     max_leaves=20,
 )  # fmt: skip
 
@@ -155,13 +160,13 @@ def any_format():  # noqa: ANN201
     )
 
 
-@settings(max_examples=examples(400))
+@settings(max_examples=examples(300))
 @given(any_format())
 def test_every_parser_returns_possible_times_or_a_parse_error(case: tuple[str, str]) -> None:
     check_parse(*case)
 
 
-@settings(max_examples=examples(150))
+@settings(max_examples=examples(100))
 @given(st.dictionaries(
     st.sampled_from(["title", "url", "guests", "date", "episode_id", "chapters", "duration",
                      "season", "episode", "topics", "links", "youtube_id", "description"]),
@@ -229,10 +234,3 @@ def test_ingest_stores_a_file_whole_or_fails_it_cleanly(tmp_path: Path) -> None:
         loop.close()
     with sqlite3.connect(tmp_path / "e.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-
-
-async def counts(store: Store) -> dict[str, int]:
-    out = {}
-    for table in ("episodes", "episode_segments", "passages", "chapters"):
-        out[table] = (await store.fetchone(f"SELECT count(*) AS n FROM {table}"))["n"]  # noqa: S608
-    return out
