@@ -28,6 +28,7 @@ lint: $(STAMP)
 # Benchmarks print figures; they read the corpus from ../shared/corpus (bench/search.py takes minutes).
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/crash.py
 	$(BIN)/python bench/alignment.py
 	$(BIN)/python bench/relevance.py
 	$(BIN)/python bench/slack.py

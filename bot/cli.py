@@ -100,16 +100,14 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                     continue
                 announce_failed |= await _announce_added(store, settings, report) < 0
     for report in reports:
-        failures = {o.describe() for o in report.failed}
-        for line in report.lines(verbose=args.verbose):
-            if not args.quiet or line in failures:
-                print(line, file=sys.stderr)
+        for line in report.lines(verbose=args.verbose, quiet=args.quiet):
+            print(line, file=sys.stderr)
         if getattr(report, "not_modified", False):
             print(f"{report.feed_url}: not modified since it was last read; nothing to do")
         else:
             where = f"{report.feed_url}: " if getattr(report, "feed_url", "") else ""
             print(where + report.summary())
-    return 1 if any(r.failed for r in reports) or announce_failed else 0
+    return 1 if any(r.failed or r.stopped for r in reports) or announce_failed else 0
 
 
 def _need_slack(settings: Settings, name: str, channel: str | None, what: str) -> None:

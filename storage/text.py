@@ -140,3 +140,31 @@ def passage_key(text: str) -> str:
     """
     words = " ".join(re.findall(r"\w+", text.lower()))
     return hashlib.blake2b(words.encode(), digest_size=8).hexdigest()
+
+
+# C0 and C1 control characters (newline, tab and the escape that starts a terminal sequence
+# among them), and the bidirectional overrides that make text display out of order.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters gone (whitespace ones become a space): for a title made
+    from a file name, which a terminal or Slack must show as the words it is.
+
+    Example:
+        >>> printable("ep\\n1\\x1b[31m red")
+        'ep 1[31m red'
+    """
+    spaced = re.sub(r"[\t\n\r\x0b\x0c]+", " ", text)
+    return " ".join(_CONTROLS.sub("", spaced).split())
+
+
+def visible(text: str) -> str:
+    """``text`` with each control character shown as its escape (``\\n``, ``\\x1b``), so a
+    path printed to a terminal cannot break the line or send it a command.
+
+    Example:
+        >>> print(visible("a\\nb\\x1b[2J.vtt"))
+        a\\nb\\x1b[2J.vtt
+    """
+    return _CONTROLS.sub(lambda m: repr(m[0])[1:-1], text)

@@ -96,3 +96,22 @@ def _root_logging_restored():
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
+
+
+# Property-based tests (hypothesis): a fixed, bounded profile so `make test` stays quick and
+# every run tries the same examples (a failure found once is found again). Each test asks for
+# ``examples(n)``; HYPOTHESIS_SCALE=50 runs fifty times as many, by hand, with fresh ones.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+HYPOTHESIS_SCALE = int(os.environ.get("HYPOTHESIS_SCALE", "1"))
+settings.register_profile(
+    "episode-bot", max_examples=100, deadline=None, derandomize=HYPOTHESIS_SCALE == 1,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)  # fmt: skip
+settings.load_profile("episode-bot")
+
+
+def examples(n: int) -> int:
+    """How many examples a property test tries: ``n`` in the suite, more by hand."""
+    return n * HYPOTHESIS_SCALE

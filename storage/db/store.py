@@ -254,12 +254,27 @@ class Store:
             try:
                 yield self.writer
             except BaseException:
-                await self.writer.execute("ROLLBACK")
+                await self._rollback()
                 raise
             else:
-                await self.writer.execute("COMMIT")
+                try:
+                    await self.writer.execute("COMMIT")
+                except BaseException:
+                    # SQLite keeps the transaction open when COMMIT fails (a full disk): end
+                    # it, or the next BEGIN on this connection would find one already open.
+                    await self._rollback()
+                    raise
             finally:
                 _writing.reset(token)
+
+    async def _rollback(self) -> None:
+        """End the open transaction, if SQLite has not ended it already (it does on some
+        errors, a full disk among them); never hides the error that brought us here."""
+        if self.writer.in_transaction:
+            try:
+                await self.writer.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # closing the connection rolls it back too
 
     async def _begin(self) -> None:
         begin = asyncio.ensure_future(_retry_busy(lambda: self.writer.execute("BEGIN IMMEDIATE")))

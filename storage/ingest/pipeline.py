@@ -21,23 +21,28 @@ import hashlib
 import json
 import os
 import re
+import signal
+import sqlite3
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from storage.catalogue import youtube_id
-from storage.db import Store
-from storage.ingest.formats import FORMATS, NotATranscript, ParseError, detect
+from storage.db import FailureKind, Store, failure_kind
+from storage.ingest.formats import FORMATS, NestingError, NotATranscript, ParseError, detect
 from storage.ingest.site import attach_chapter_list, find_profiles, guest_names, learn_people
 from storage.ingest.sources import (
     SIDECAR_SUFFIXES,
     SidecarError,
     decode,
+    file_kind,
     is_sidecar,
     key_line,
     merge_meta,
@@ -57,6 +62,7 @@ from storage.models import (
     TranscriptKind,
 )
 from storage.segments import pack as pack_segments
+from storage.text import printable, visible
 from storage.timing import (  # precise timestamps (issue 6)
     apply_captions,
     attach_captions,
@@ -72,10 +78,39 @@ TRANSCRIPT_EXTENSIONS = {".md", ".markdown", ".txt", ".vtt", ".srt", ".json"}
 _POOL_MIN_FILES = 12
 # Skipped or unchanged files sharing a reason are summed up in one line above this many.
 _GROUP_ABOVE = 3
+# prctl(2): the signal a process gets when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+# SQLite's result codes (the low byte of an extended one) for a full disk and an I/O error;
+# an I/O error counts as a full disk when less than this is left on it.
+_SQLITE_FULL, _SQLITE_IOERR = 13, 10
+_FULL_BELOW_BYTES = 4 * 2**20
 
 
 class IngestError(ValueError):
     """A request ingest cannot carry out as asked (one episode's flags with many files)."""
+
+
+class DiskFull(Exception):
+    """The database's disk (or SQLite's size limit) is full: no later file can be stored."""
+
+
+def _disk_full(exc: BaseException, db_path: str) -> bool:
+    """SQLITE_FULL, or an I/O error writing while the database's disk has no room left.
+
+    With WAL a full disk often shows as ``disk I/O error`` at COMMIT rather than SQLITE_FULL.
+    """
+    if not isinstance(exc, sqlite3.Error):
+        return False
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code == _SQLITE_FULL or "database or disk is full" in str(exc):
+        return True
+    if code != _SQLITE_IOERR and "disk I/O error" not in str(exc):
+        return False
+    try:
+        st = os.statvfs(Path(db_path).resolve().parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < _FULL_BELOW_BYTES
 
 
 @dataclass
@@ -83,6 +118,9 @@ class IngestReport:
     outcomes: list[FileOutcome] = field(default_factory=list)
     elapsed: float = 0.0
     unit: str = "files"  # what an outcome is about: a file, or a feed's item
+    # Why the run stopped before its last file (the disk is full), in one line; None if it
+    # went through every file.
+    stopped: str | None = None
 
     def of(self, *statuses: str) -> list[FileOutcome]:
         return [o for o in self.outcomes if o.status in statuses]
@@ -108,22 +146,36 @@ class IngestReport:
         if self.of(Outcome.SKIPPED):
             parts.append(f"{len(self.of('skipped'))} skipped")
         parts.append(f"{len(self.failed)} {self.unit} failed")
+        if self.stopped:
+            parts.append("stopped early (the disk is full)")
         return ", ".join(parts)
 
-    def lines(self, *, verbose: bool = False) -> list[str]:
+    def lines(self, *, verbose: bool = False, quiet: bool = False) -> list[str]:
         """What to tell the user about individual files, failures first.
 
-        Every failure gets its own ``FILE:LINE: what is wrong`` line. Notes on stored files
-        follow. Skipped and unchanged files are summed up by reason (``verbose``: one line
-        each), so a site folder with 367 profiles and chapter lists is a few lines, not 367.
+        Every failure gets its own ``FILE:LINE: what is wrong`` line, and a run that stopped
+        early says why. Notes on stored files follow (not when ``quiet``). Skipped and
+        unchanged files are summed up by reason (``verbose``: one line each), so a site folder
+        with 367 profiles and chapter lists is a few lines, not 367. Control characters in
+        file names are shown as escapes (``\\n``, ``\\x1b``): a name cannot break a line or
+        send the terminal a command.
         """
-        out = [o.describe() for o in self.failed]
+        out = [visible(o.describe()) for o in self.failed]
+        if self.stopped:
+            out.append(self.stopped)
+        if quiet:
+            return out
+        return out + [visible(line) for line in self._notes(verbose)]
+
+    def _notes(self, verbose: bool) -> list[str]:
+        out: list[str] = []
         out += [
             o.describe()
             for o in self.of(Outcome.ADDED, Outcome.REPLACED, Outcome.ALIGNED)
             if o.message
         ]
-        quiet = self.of(Outcome.SKIPPED, Outcome.UNCHANGED)
+        failed = {o.path for o in self.failed}  # a broken sidecar: its failure says it all
+        quiet = [o for o in self.of(Outcome.SKIPPED, Outcome.UNCHANGED) if o.path not in failed]
         if verbose:
             return out + [o.describe() for o in quiet]
         groups = Counter((o.status, o.reason or o.message or "") for o in quiet)
@@ -217,8 +269,25 @@ class Prepared:
         return tuple(Passage(*row) for row in self.passage_rows)
 
 
+def _not_a_file(path: Path) -> str | None:
+    """Why a folder entry that is not a folder cannot be read as a file, or None if it can."""
+    if path.is_file() or path.is_dir():
+        return None
+    if path.is_symlink():
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"a broken symbolic link (to {target}, which cannot be opened)"
+    try:
+        return f"{file_kind(path.lstat().st_mode)}, not a file"
+    except OSError as exc:  # gone since the folder was listed
+        return f"cannot read it: {exc.strerror or exc}"
+
+
 def expand(paths: Iterable[Path]) -> tuple[list[Path], list[FileOutcome]]:
-    """Files to try, in a stable order, and outcomes for what a folder walk passes over."""
+    """Files to try, in a stable order, and outcomes for what a folder walk passes over
+    (other file types, and pipes, sockets, devices and broken links, each with its reason)."""
     files: list[Path] = []
     skipped: list[FileOutcome] = []
     wanted = TRANSCRIPT_EXTENSIONS | set(SIDECAR_SUFFIXES)
@@ -228,7 +297,18 @@ def expand(paths: Iterable[Path]) -> tuple[list[Path], list[FileOutcome]]:
             continue
         for child in sorted(path.rglob("*")):
             rel = child.relative_to(path)
-            if any(part.startswith(".") for part in rel.parts) or not child.is_file():
+            if any(part.startswith(".") for part in rel.parts) or child.is_dir():
+                continue
+            odd = _not_a_file(child)
+            if odd is not None:
+                skipped.append(
+                    FileOutcome(
+                        str(child),
+                        Outcome.SKIPPED,
+                        message=odd,
+                        reason="not regular files (pipes, sockets, devices, broken links)",
+                    )  # fmt: skip
+                )
                 continue
             if child.suffix.lower() in wanted:
                 files.append(child)
@@ -258,6 +338,13 @@ def slug(text: str) -> str:
 
 def parse_file(path: Path, text: str, fmt_name: str | None) -> Transcript:
     fmt = FORMATS.get(fmt_name) if fmt_name else detect(path, text)
+    if fmt is None and path.suffix.lower() == ".json":
+        try:
+            json.loads(text)
+        except RecursionError:  # say so, rather than "unrecognised format"
+            raise NestingError("JSON nested too deeply to read (no transcript is)", 1) from None
+        except ValueError:
+            pass
     if fmt is None:
         known = ", ".join(sorted(FORMATS))
         raise ParseError(f"unrecognised transcript format; pass --format (one of: {known})", None)
@@ -330,7 +417,8 @@ def prepare(job: Job) -> Prepared | FileOutcome:
         meta,
         youtube_id=youtube_id(meta.url) or meta.youtube_id,
         id=meta.id or slug(job.path.stem),
-        title=meta.title or job.path.stem.replace("_", " ").strip() or "Untitled episode",
+        # A file name may hold a newline or a terminal escape; a title shows as words only.
+        title=printable(meta.title or job.path.stem.replace("_", " ")) or "Untitled episode",
     )
     segments = _with_chapters(transcript.segments, meta.chapters)
     transcript = replace(transcript, segments=segments)
@@ -389,8 +477,48 @@ async def read_job(
 async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
     """Write one prepared file: the episode, its chapters, segments and passages, atomically.
 
-    An episode with the same id is replaced in the same transaction.
+    An episode with the same id is replaced in the same transaction. A file the database
+    refuses is this file's failure (nothing of it written); a full disk raises
+    :class:`DiskFull`, as no later file can go in either.
     """
+    try:
+        async with _full_disk_stops(store):
+            return await _write(store, prepared)
+    except (sqlite3.Error, OverflowError, ValueError) as exc:
+        await _rollback(store)
+        busy = failure_kind(exc) == FailureKind.BUSY
+        return FileOutcome(
+            str(prepared.path), Outcome.FAILED,
+            message="the database is busy (another process is writing to it); nothing of this "
+            "file was stored; run ingest again when it is done" if busy
+            else f"the database refused it ({type(exc).__name__}: {exc}); nothing of it was "
+            "stored; this is a bug in episode-bot, please report it with the file",
+        )  # fmt: skip
+
+
+@asynccontextmanager
+async def _full_disk_stops(store: Store) -> AsyncIterator[None]:
+    """A full disk while writing raises DiskFull (the open transaction rolled back)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        await _rollback(store)
+        if _disk_full(exc, store.path):
+            raise DiskFull(str(exc)) from exc
+        raise
+
+
+async def _rollback(store: Store) -> None:
+    """End a transaction a failed COMMIT left open (SQLite keeps it open on a full disk)."""
+    try:
+        if store.conn.in_transaction:
+            await store.conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass  # closing the connection rolls it back too
+
+
+async def _write(store: Store, prepared: Prepared) -> FileOutcome:
+    """:func:`store_prepared`'s work, which may raise what the database says."""
     path, digest, kind = prepared.path, prepared.digest, prepared.kind
     name = str(path)
     meta = replace(prepared.meta, guests=await guest_names(store, prepared.meta))
@@ -507,7 +635,13 @@ async def ingest_file(
     prepared = _prepare_safely(job)
     if isinstance(prepared, FileOutcome):
         return prepared
-    return await store_prepared(store, prepared)
+    try:
+        return await store_prepared(store, prepared)
+    except DiskFull:
+        return FileOutcome(
+            str(path), Outcome.FAILED, message="the disk is full: nothing of it was stored; free "
+            "space and run again",
+        )  # fmt: skip
 
 
 def _worker_count(files: int) -> int:
@@ -520,24 +654,63 @@ def _worker_count(files: int) -> int:
     return min(cpus, 8) if cpus > 1 else 0
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the ingest that started it ends, even by
+    ``kill -9`` (a pool's own shutdown never runs then, and orphaned workers would live on).
+
+    On Linux the kernel sends it SIGKILL when its parent dies (``PR_SET_PDEATHSIG``); elsewhere
+    a thread checks once a second whether the parent is still there.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+        if armed:
+            if os.getppid() != parent:  # it died before the signal was armed
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _pool(workers: int) -> Executor:
     """Worker processes for :func:`prepare`.
 
     On Linux they are forked: instant, and no re-import of the caller's ``__main__`` (so a
     script without an ``if __name__ == "__main__"`` guard works too). All are started here,
-    at once, while the database thread is idle; the children only parse text. Elsewhere they
-    are spawned (macOS: forking there is unsafe).
+    at once, while the database thread is idle; the children only parse text, and die with this
+    process even when it is killed (:func:`_die_with_parent`). Elsewhere they are spawned
+    (macOS: forking there is unsafe).
     """
     import multiprocessing
     import warnings
 
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context(method),
+        initializer=_die_with_parent, initargs=(os.getpid(),),
+    )  # fmt: skip
     with warnings.catch_warnings():
         # Python 3.12+ warns about forking a threaded process; see above for why it is safe.
         warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
         pool.submit(int).result()  # start the workers now
     return pool
+
+
+def _owned(path: Path) -> bool:
+    """Is there a transcript of the same name beside this JSON/YAML file (is it a sidecar)?"""
+    return any(
+        path.with_suffix(ext).is_file() for ext in TRANSCRIPT_EXTENSIONS if ext != path.suffix
+    )
 
 
 def _classify(files: list[Path], explicit: set[Path]) -> tuple[list[Path], list[FileOutcome]]:
@@ -547,9 +720,22 @@ def _classify(files: list[Path], explicit: set[Path]) -> tuple[list[Path], list[
     for path in files:
         suffix = path.suffix.lower()
         yaml_file = suffix in (".yaml", ".yml")
-        if not yaml_file and (suffix != ".json" or path in explicit or not is_sidecar(path)):
+        try:
+            sidecar = suffix in SIDECAR_SUFFIXES and path not in explicit and is_sidecar(path)
+        except NestingError as exc:
+            if not _owned(path):  # else it is reported as the sidecar of its transcript
+                skipped.append(
+                    FileOutcome(
+                        str(path),
+                        Outcome.FAILED,
+                        message=f"{exc.message}; nothing to ingest",
+                        line=exc.line,
+                    )  # fmt: skip
+                )
+            continue
+        if not yaml_file and not sidecar:
             todo.append(path)
-        elif yaml_file and not is_sidecar(path):
+        elif yaml_file and not sidecar:
             skipped.append(
                 FileOutcome(
                     str(path),
@@ -559,9 +745,7 @@ def _classify(files: list[Path], explicit: set[Path]) -> tuple[list[Path], list[
                 )  # fmt: skip
             )
         else:
-            owned = any(
-                path.with_suffix(ext).is_file() for ext in TRANSCRIPT_EXTENSIONS if ext != suffix
-            )
+            owned = _owned(path)
             skipped.append(
                 FileOutcome(
                     str(path),
@@ -611,7 +795,39 @@ async def ingest_paths(
             "--episode-id, --title and --url describe one episode; give them with one "
             f"transcript file, not {len(todo)} (or put a sidecar file beside each transcript)"
         )
-    await learn_people(store, files, profiles)
+    report.outcomes.extend(metadata)
+    try:
+        await _ingest_files(
+            store, report, files, profiles, todo, explicit=explicit, fmt=fmt,
+            overrides=overrides, progress=progress, workers=workers,
+        )  # fmt: skip
+    except DiskFull:
+        stored = len(report.of(Outcome.ADDED, Outcome.REPLACED, Outcome.ALIGNED))
+        report.stopped = (
+            f"the disk is full: {stored} files were stored, the rest were not; free space and "
+            "run again"
+        )
+    report.elapsed = time.perf_counter() - started
+    return report
+
+
+async def _ingest_files(
+    store: Store,
+    report: IngestReport,
+    files: list[Path],
+    profiles: dict[Path, tuple[str, str]],
+    todo: list[Path],
+    *,
+    explicit: set[Path],
+    fmt: str | None,
+    overrides: EpisodeMeta | None,
+    progress: Callable[[Iterable[Path]], Iterable[Path]] | None,
+    workers: int | None,
+) -> None:
+    """Profiles, then each file in ``todo`` (parsed by a pool), then chapter lists, into
+    ``report``. DiskFull stops it: the files stored so far stay, whole."""
+    async with _full_disk_stops(store):
+        await learn_people(store, files, profiles)
     report.outcomes.extend(
         FileOutcome(
             str(path),
@@ -621,7 +837,6 @@ async def ingest_paths(
         )  # fmt: skip
         for path in sorted(profiles)
     )
-    report.outcomes.extend(metadata)
     jobs: list[Job | FileOutcome] = []
     for path in todo:
         jobs.append(
@@ -645,9 +860,8 @@ async def ingest_paths(
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
     for path in chapter_lists:
-        report.outcomes.append(await attach_chapter_list(store, path))
-    report.elapsed = time.perf_counter() - started
-    return report
+        async with _full_disk_stops(store):
+            report.outcomes.append(await attach_chapter_list(store, path))
 
 
 def _results(pool: Executor | None, jobs: list[Job | FileOutcome], window: int):

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 from storage.catalogue import youtube_id
 from storage.clock import iso_date, iso_duration, parse_clock
-from storage.ingest.formats import ParseError
+from storage.ingest.formats import NestingError, ParseError, check_seconds, check_whole
+from storage.ingest.formats.base import TOO_MANY_DIGITS
 from storage.ingest.formats.yaml_fields import check_episode_id, load_yaml
 from storage.models import Chapter, EpisodeMeta
 
@@ -73,18 +74,24 @@ def _too_big(size: int, max_bytes: int) -> ParseError:
     )
 
 
-def _check_regular(mode: int) -> None:
-    """A device, pipe or socket reports no real size and may never end: refuse it."""
-    if stat.S_ISREG(mode):
-        return
-    what = (
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular one is, in words: ``a pipe (FIFO)``, ``a device``..."""
+    return (
         "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
         else "a pipe (FIFO)" if stat.S_ISFIFO(mode)
         else "a socket" if stat.S_ISSOCK(mode)
         else "a folder" if stat.S_ISDIR(mode)
         else "not a regular file"
     )  # fmt: skip
-    raise ParseError(f"this is {what}, not a transcript file; give the path of a saved file")
+
+
+def _check_regular(mode: int) -> None:
+    """A device, pipe or socket reports no real size and may never end: refuse it."""
+    if stat.S_ISREG(mode):
+        return
+    raise ParseError(
+        f"this is {file_kind(mode)}, not a transcript file; give the path of a saved file"
+    )
 
 
 def check_size(path: Path, max_bytes: int = MAX_FILE_BYTES) -> int:
@@ -227,17 +234,28 @@ def load_mapping(path: Path) -> dict[str, Any] | None:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ParseError(f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
+        except RecursionError:
+            raise NestingError(
+                "JSON nested too deeply to read (no transcript or metadata is)", 1
+            ) from None
+        except ValueError as exc:  # a number of more than 4,300 digits
+            raise ParseError(TOO_MANY_DIGITS, None) from exc
     else:
         data = load_yaml(text, hint="fix the syntax (quote values holding ': ')")
     return data if isinstance(data, dict) else None
 
 
 def is_sidecar(path: Path) -> bool:
-    """A small JSON/YAML mapping of metadata fields, with no transcript inside."""
+    """A small JSON/YAML mapping of metadata fields, with no transcript inside.
+
+    Raises NestingError for a file nested (or aliased) too deeply to tell.
+    """
     if path.suffix.lower() not in SIDECAR_SUFFIXES:
         return False
     try:
         data = load_mapping(path)
+    except NestingError:
+        raise  # not metadata, not a transcript either: its own failure (see ingest's _classify)
     except (ParseError, OSError):
         return path.suffix.lower() != ".json"  # broken YAML is broken metadata, not a transcript
     if data is None:
@@ -322,15 +340,15 @@ def check_url(value: Any, label: str) -> str:
 
 def _seconds(value: Any, label: str) -> float:
     """Seconds from a number, ``H:MM:SS``/``MM:SS`` or ISO-8601 ``PT1H2M3S``."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return check_seconds(value, label)
     text = str(value).strip()
     seconds = parse_clock(text, fraction=True)
     if seconds is None:
         seconds = iso_duration(text)
     if seconds is not None:
-        return seconds
-    raise ParseError(f"{label} {text!r} is not a time; give seconds, H:MM:SS or MM:SS")
+        return check_seconds(seconds, label)
+    raise ParseError(f"{label} {text[:40]!r} is not a time; give seconds, H:MM:SS or MM:SS")
 
 
 def _names(value: Any, label: str) -> tuple[str, ...]:
@@ -371,6 +389,8 @@ def meta_from_mapping(data: dict[str, Any], where: str = "") -> EpisodeMeta:
     links = {str(k): check_url(v, field(f"links.{k}")) for k, v in links.items()}
     date = data.get("date")
     chapters = []
+    if not isinstance(data.get("chapters") or [], list):
+        raise ParseError(f"{field('chapters')} must be a list of {{title, start}}")
     for k, ch in enumerate(data.get("chapters") or []):
         if not isinstance(ch, dict) or "title" not in ch or "start" not in ch:
             raise ParseError(f"{field('chapters')}: chapter {k + 1} needs 'title' and 'start'")
@@ -384,16 +404,6 @@ def meta_from_mapping(data: dict[str, Any], where: str = "") -> EpisodeMeta:
         if yt is None:
             raise ParseError(f"{field('youtube_id')} is not an 11-character YouTube video id")
 
-    def whole(key: str) -> int | None:
-        value = data.get(key)
-        if value is None:
-            return None
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
-        raise ParseError(f"{field(key)} must be a whole number")
-
     id_key = "episode_id" if text("episode_id") else "id"
     episode_id = text(id_key)
     return EpisodeMeta(
@@ -406,8 +416,8 @@ def meta_from_mapping(data: dict[str, Any], where: str = "") -> EpisodeMeta:
         youtube_id=yt or youtube_id(url),
         links=links,
         topics=_names(data.get("topics"), field("topics")),
-        season=whole("season"),
-        number=whole("episode"),
+        season=check_whole(data.get("season"), field("season")),
+        number=check_whole(data.get("episode"), field("episode")),
         description=text("description"),
         chapters=tuple(sorted(chapters, key=lambda c: c.start)),
     )

@@ -9,9 +9,27 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.ingest.formats import captions, markdown, srt, vtt, whisper_json, youtube_json
-from storage.ingest.formats.base import Format, NotATranscript, ParseError
+from storage.ingest.formats.base import (
+    MAX_EPISODE_SECONDS,
+    Format,
+    NestingError,
+    NotATranscript,
+    ParseError,
+    check_seconds,
+    check_whole,
+)
 
-__all__ = ["FORMATS", "Format", "NotATranscript", "ParseError", "detect"]
+__all__ = [
+    "FORMATS",
+    "MAX_EPISODE_SECONDS",
+    "Format",
+    "NestingError",
+    "NotATranscript",
+    "ParseError",
+    "check_seconds",
+    "check_whole",
+    "detect",
+]
 
 # The order is the sniffing order when the extension does not decide (the loosest sniffer,
 # caption lines, goes last).

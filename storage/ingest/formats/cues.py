@@ -15,13 +15,20 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from storage.clock import clock_seconds, exact_clock
-from storage.ingest.formats.base import MAX_EPISODE_SECONDS, ParseError
+from storage.ingest.formats.base import (
+    MAX_EPISODE_SECONDS,
+    TOO_MANY_DIGITS,
+    NestingError,
+    ParseError,
+    shown_number,
+)
 from storage.models import EpisodeMeta, Segment, Transcript, TranscriptKind
 from storage.text import TURN_MARK, starts_turn
 
@@ -45,11 +52,14 @@ _SPEAKER_NUMBER = re.compile(r"^(?:SPEAKER|Speaker)[ _]?\d+$")
 
 def check_time(value: float, line: int | None, what: str = "time") -> float:
     """A time in seconds that is possible for a recording, or a ParseError saying why not."""
-    if value != value or value < 0:  # NaN or negative
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParseError(f"{what} {value} is not a finite number of seconds", line)
+    if value < 0:
         raise ParseError(f"{what} {value} is negative; times count from the start at 0", line)
     if value > MAX_EPISODE_SECONDS:
+        shown = exact_clock(value) if value < 1e7 else f"{shown_number(value)} s"
         raise ParseError(
-            f"{what} {exact_clock(value)} is beyond 24 hours; is it in milliseconds? "
+            f"{what} {shown} is beyond 24 hours; is it in milliseconds? "
             "Times must be in seconds from the start",
             line,
         )
@@ -292,7 +302,9 @@ def load_json(text: str, what: str) -> tuple[Any, tuple[str, ...]]:
     except json.JSONDecodeError as exc:
         error = exc
     except RecursionError:
-        raise ParseError(f"{what} is nested too deeply to be a transcript", 1) from None
+        raise NestingError(f"{what} is nested too deeply to be a transcript", 1) from None
+    except ValueError as exc:  # not a JSONDecodeError: a number of more than 4,300 digits
+        raise ParseError(TOO_MANY_DIGITS, None) from exc
     stripped = text.lstrip()
     if stripped[:2] in ("[{", "{'", "[]") or stripped.startswith("[\n"):
         if len(text) > MAX_REPR_BYTES:
@@ -337,7 +349,7 @@ def json_item_line(text: str, index: int, key: str | None = None) -> int | None:
             return text.count("\n", 0, pos) + 1
         try:
             _, pos = decoder.raw_decode(text, pos)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     return None
 
@@ -346,13 +358,21 @@ def number(value: Any, what: str) -> float:
     """A JSON number (or numeric string) of seconds; ParseError text otherwise."""
     if isinstance(value, bool) or value is None:
         raise ValueError(f"{what} must be a number of seconds, found {value!r}")
-    if isinstance(value, int | float):
-        return float(value)
     if isinstance(value, str):
         try:
-            return float(value.strip())
+            value = float(value.strip())
         except ValueError:
-            pass
+            raise ValueError(f"{what} must be a number of seconds, found {value[:40]!r}") from None
+    if isinstance(value, int | float):
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int too big for a float
+            seconds = math.inf
+        if not math.isfinite(seconds):
+            raise ValueError(
+                f"{what} must be a finite number of seconds, found {shown_number(value)}"
+            )
+        return seconds
     raise ValueError(f"{what} must be a number of seconds, found {str(value)[:40]!r}")
 
 

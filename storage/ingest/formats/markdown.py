@@ -8,14 +8,24 @@ unquoted ``time`` values (``sec`` is used instead), ``=`` left at the start of a
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from storage.catalogue import youtube_id
 from storage.clock import iso_date, iso_duration, parse_clock
-from storage.ingest.formats.base import MAX_EPISODE_SECONDS, Format, NotATranscript, ParseError
+from storage.ingest.formats.base import (
+    MAX_EPISODE_SECONDS,
+    Format,
+    NotATranscript,
+    ParseError,
+    check_seconds,
+    check_whole,
+    shown_number,
+)
 from storage.ingest.formats.yaml_fields import YamlLoader, check_episode_id, load_yaml
 from storage.models import Chapter, EpisodeMeta, Segment, Transcript, TranscriptKind
 
@@ -67,10 +77,20 @@ def episode_id_from_path(path: Path) -> str:
     return name.lstrip("_") or name
 
 
-def parse_duration(value: Any) -> float | None:
+def parse_duration(value: Any, line: int | None = None) -> float | None:
+    """Seconds of a ``duration`` field (a number or ``PT1H2M3S``); ParseError out of range."""
+    if isinstance(value, bool):
+        return None
     if isinstance(value, int | float):
-        return float(value)
-    return iso_duration(value) if isinstance(value, str) else None
+        return check_seconds(value, "'duration'", line)
+    seconds = iso_duration(value) if isinstance(value, str) else None
+    return check_seconds(seconds, "'duration'", line) if seconds is not None else None
+
+
+def key_line(text: str, key: str, default: int | None) -> int | None:
+    """The line of a top-level front matter ``key:`` (for messages), else ``default``."""
+    m = re.search(rf"^{re.escape(key)}\s*:", text, re.M)
+    return text.count("\n", 0, m.start()) + 1 if m else default
 
 
 def _date(value: Any) -> str | None:
@@ -97,7 +117,10 @@ def _looks_like_name(value: str) -> bool:
     return 0 < len(value.split()) <= 3 and len(value) <= 40 and not re.search(r"[.!?,;]", value)
 
 
-def meta_from_front_matter(data: dict[str, Any], path: Path) -> EpisodeMeta:
+def meta_from_front_matter(
+    data: dict[str, Any], path: Path, line_of: Callable[[str], int | None] = lambda key: None
+) -> EpisodeMeta:
+    """The episode's metadata; ParseError (at ``line_of(key)``) for a number out of range."""
     ids = data.get("ids") if isinstance(data.get("ids"), dict) else {}
     links = data.get("links") if isinstance(data.get("links"), dict) else {}
     links = {str(k): str(v) for k, v in links.items() if isinstance(v, str) and k != "__line__"}
@@ -107,13 +130,19 @@ def meta_from_front_matter(data: dict[str, Any], path: Path) -> EpisodeMeta:
     if not url and isinstance(data.get("url"), str):
         url = data["url"]
     chapters = []
-    for clip in data.get("quotableClips") or []:
+    clips = data.get("quotableClips")
+    for clip in clips if isinstance(clips, list) else []:
         if isinstance(clip, dict) and clip.get("name") is not None:
             start = clip.get("startOffset")
             if isinstance(start, int | float) and 0 <= start <= MAX_EPISODE_SECONDS:
                 chapters.append(Chapter(str(clip["name"]), float(start)))
-    season = data.get("season") if isinstance(data.get("season"), int) else None
-    number = data.get("episode") if isinstance(data.get("episode"), int) else None
+    # The site's numbers are read as written; one no show could have is refused with its line.
+    season, number = (
+        check_whole(data[key], f"'{key}'", line_of(key))
+        if isinstance(data.get(key), int) and not isinstance(data.get(key), bool)
+        else None
+        for key in ("season", "episode")
+    )
     title = data.get("title")
     return EpisodeMeta(
         id=str(data["id"]).strip()
@@ -122,7 +151,7 @@ def meta_from_front_matter(data: dict[str, Any], path: Path) -> EpisodeMeta:
         title=str(title).strip() if title is not None else None,
         guest_ids=_str_list(data.get("guests")),
         date=_date(data.get("dateadded")) or _date(data.get("date")),
-        duration=parse_duration(data.get("duration")),
+        duration=parse_duration(data.get("duration"), line_of("duration")),
         url=url,
         youtube_id=yt,
         links=links,
@@ -187,9 +216,9 @@ def _segments(items: list[Any], first_line: int) -> list[Segment]:
             sec = _clock(item.get("time"))
         if sec is None:
             sec = last_sec if last_sec is not None else 0.0
-        if sec < 0 or sec > MAX_EPISODE_SECONDS:
+        if sec < 0 or sec > MAX_EPISODE_SECONDS or not math.isfinite(sec):  # big ints first
             raise ParseError(
-                f"timestamp sec: {sec} is out of range (0 to {MAX_EPISODE_SECONDS}); "
+                f"timestamp sec: {shown_number(sec)} is out of range (0 to {MAX_EPISODE_SECONDS}); "
                 "fix or remove it",
                 line_no,
             )
@@ -225,11 +254,8 @@ def parse(text: str, path: Path) -> Transcript:
     if not segments:
         raise ParseError("the transcript has no lines with text", first_line)
     if isinstance(data.get("id"), str):
-        m = re.search(r"^id\s*:", text, re.M)
-        check_episode_id(
-            data["id"], "front matter 'id'", text.count("\n", 0, m.start()) + 1 if m else first_line
-        )
-    meta = meta_from_front_matter(data, path)
+        check_episode_id(data["id"], "front matter 'id'", key_line(text, "id", first_line))
+    meta = meta_from_front_matter(data, path, lambda key: key_line(text, key, first_line))
     if not meta.chapters:
         # Chapters from the transcript's headers, each starting at its first line.
         seen: dict[str, float] = {}
