@@ -2,6 +2,13 @@
 logged, the weekly digest's content, and the ledger that makes each post go out once."""
 
 from storage.activity.digest import IMPORT_BATCH, ArchiveQuote, Digest, NewEpisode, build_digest
+from storage.activity.feedback import (
+    UsefulAnswer,
+    VotedPassage,
+    VoteOutcome,
+    record_vote,
+    voted_passages,
+)
 from storage.activity.log import claim_event, record_search, record_share
 from storage.activity.posts import (
     Arrival,
@@ -18,6 +25,11 @@ from storage.activity.posts import (
 )
 
 __all__ = [
+    "UsefulAnswer",
+    "VoteOutcome",
+    "VotedPassage",
+    "record_vote",
+    "voted_passages",
     "IMPORT_BATCH",
     "ArchiveQuote",
     "Arrival",
