@@ -30,7 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
 from bot.scheduler import Poster, start_scheduler
-from handlers import actions, commands, digest, mentions
+from handlers import actions, commands, digest, mentions, shortcuts
 from handlers.context import Deps, HandlerSettings
 from storage.db import Store
 from storage.search import search_cache
@@ -70,6 +70,7 @@ def handler_settings(settings: Settings) -> HandlerSettings:
         admin_user_ids=settings.admin_user_ids,
         digest_channel=settings.digest_channel,
         digest_skip_empty=settings.digest_skip_empty,
+        reaction_emoji=settings.reaction_emoji,
     )
 
 
@@ -89,6 +90,7 @@ def register_handlers(app: AsyncApp, deps: Deps) -> None:
     mentions.register(app, deps)
     actions.register(app, deps)
     digest.register(app, deps)
+    shortcuts.register(app, deps)
 
 
 def build_app(settings: Settings, deps: Deps, *, client: AsyncWebClient | None = None) -> AsyncApp:

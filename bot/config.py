@@ -36,6 +36,8 @@ class Settings:
     digest_skip_empty: bool = True
     admin_user_ids: frozenset[str] = frozenset()
     announce_channel: str | None = None
+    # A reaction (emoji name, no colons) that asks the bot to answer a message in its thread.
+    reaction_emoji: str | None = None
 
     @property
     def has_slack(self) -> bool:
@@ -122,6 +124,18 @@ def _user_ids(name: str) -> frozenset[str]:
     return frozenset(i.upper() for i in items)
 
 
+def _emoji(name: str) -> str | None:
+    raw = os.environ.get(name, "").strip().strip(":")
+    if not raw:
+        return None
+    if not re.fullmatch(r"[a-z0-9_+'-]{1,100}", raw):
+        raise ConfigError(
+            f"{name} must be an emoji's name as Slack writes it, such as mag or question "
+            "(lower case, no spaces; colons are optional)"
+        )
+    return raw
+
+
 def _digest_schedule(schedule: str, timezone: str) -> None:
     """Check DIGEST_TIMEZONE and DIGEST_SCHEDULE the way the scheduler will read them."""
     try:
@@ -175,4 +189,5 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         digest_skip_empty=_bool("DIGEST_SKIP_EMPTY", True),
         admin_user_ids=_user_ids("ADMIN_USER_IDS"),
         announce_channel=_channel("ANNOUNCE_CHANNEL"),
+        reaction_emoji=_emoji("REACTION_EMOJI"),
     )

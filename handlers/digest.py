@@ -121,6 +121,16 @@ def render_digest(
                 f"{link(quote.url, f'▶ {clock(quote.start)}')} · shared {times}"
             )
         _add_section(blocks, lines)
+    if digest.useful:
+        lines = [":+1: *Answers people found useful*"]
+        for answer in digest.useful:
+            votes = "1 vote" if answer.votes == 1 else f"{answer.votes} votes"
+            who = f"{safe(answer.speaker, 80)}, " if answer.speaker else ""
+            lines.append(
+                f"> “{safe(answer.quote, 400)}”\n{who}_{safe(answer.episode_title, 200)}_ · "
+                f"{link(answer.url, f'▶ {clock(answer.start)}')} · {votes}"
+            )
+        _add_section(blocks, lines)
     if digest.archive:
         a = digest.archive
         who = f"{safe(a.speaker, 80)}, " if a.speaker else ""
@@ -211,6 +221,15 @@ def digest_text(
             out.append(f"  {esc(who + q.episode_title)}, {clock(q.start)} (shared {times})")
             if q.url:
                 out.append(f"  {esc(q.url)}")
+    if digest.useful:
+        out += ["", "ANSWERS PEOPLE FOUND USEFUL"]
+        for u in digest.useful:
+            votes = "1 vote" if u.votes == 1 else f"{u.votes} votes"
+            who = f"{u.speaker}, " if u.speaker else ""
+            out.append(f"* “{esc(u.quote)}”")
+            out.append(f"  {esc(who + u.episode_title)}, {clock(u.start)} ({votes})")
+            if u.url:
+                out.append(f"  {esc(u.url)}")
     if digest.archive:
         a = digest.archive
         who = f"{a.speaker}, " if a.speaker else ""

@@ -35,7 +35,7 @@ async def test_search_share_page_and_questions(bot_db: Path) -> None:
     assert "Quotes 1–3 for kubernetes" in shown and "Quotes 4–6 for kubernetes" in shown
     assert "[1] Share" in shown and "[4] More ▶" in shown and "[4] ◀ Previous" in shown
     assert "only you can see this, replacing the preview" in shown
-    assert "shared by @you" in shown and "visible to everyone" in shown
+    assert "shared by you" in shown and "visible to everyone" in shown
     assert "(https://www.youtube.com/watch?v=" in shown and "&t=" in shown  # links readable
     assert "Chapters" in shown
     assert "in the thread" in shown  # @bot question
@@ -60,7 +60,8 @@ async def test_dismiss_forgets_the_buttons(bot_db: Path) -> None:
 async def test_odd_digits_are_not_a_crash(bot_db: Path) -> None:
     shown = await console(bot_db, ["/episodes latest", "²", "２", "9" * 5000, "quit"])
     assert "Traceback" not in shown and "went wrong" not in shown
-    assert "Chapters" in shown.split("you> ２")[1]  # fullwidth 2: the second button
+    # "²" is a question (its answer has 👍/👎 buttons); fullwidth 2 presses the second: 👎
+    assert "answer missed :-1:" in shown.split("you> ２")[1]
     assert "No button 0 (buttons: 1–" in shown
 
 
@@ -83,4 +84,4 @@ def test_console_command_reads_a_pipe(bot_db: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Quotes 1–3 for kubernetes" in done.stdout
-    assert "shared by @you" in done.stdout
+    assert "shared by you" in done.stdout
