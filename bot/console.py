@@ -122,7 +122,8 @@ class ConsoleOutbox:
         self.console.show(message, label, private=True)
 
     async def delete_private(self) -> None:
-        self.console.buttons = []
+        if self.console.buttons_ts is None:  # the buttons were the preview's: gone with it
+            self.console.buttons = []
         self.console.say(self.console.style.dim("(preview dismissed)"))
 
     async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from storage.search.index import SearchCache
-from storage.search.plan import Plan
+from storage.search.plan import Plan, Role
 
 # A passage that is mostly one of these, said in its first few words, is small talk.
 PLEASANTRY = re.compile(
@@ -37,18 +37,24 @@ HOST_MIN_EPISODES = 3
 
 
 def is_pleasantry(text: str) -> bool:
-    """A greeting, a thank-you, a sign-off: ``text`` opens with one and says little more."""
-    return len(text.split()) <= PLEASANTRY_WORDS and bool(PLEASANTRY.match(text))
+    """A greeting, a thank-you, a sign-off: short, and at least half its sentences are such
+    ("Okay, thanks. Would you recommend a portfolio?" is a question, not small talk)."""
+    if len(text.split()) > PLEASANTRY_WORDS:
+        return False
+    said = [s for s in re.split(r"(?<=[.!?…])\s+", text.strip()) if s.strip()]
+    polite = sum(1 for s in said if PLEASANTRY.match(s))
+    return polite > 0 and polite * 2 >= len(said)
 
 
 def is_question(text: str) -> bool:
-    """Most of the passage's sentences are questions (a passage ending in one, at least)."""
+    """The passage ends in a question and asks more than once, or mostly asks (a remark
+    ending "…, right?" is not asking; the host thinking aloud between questions is)."""
     stripped = text.strip().rstrip("…”\"'’) ")
     if not stripped.endswith("?"):
         return False
     marks = re.findall(r"[.!?]+", stripped)
     asked = sum(1 for m in marks if "?" in m)
-    return asked * 2 >= len(marks)
+    return asked >= 2 or asked * 2 > len(marks)
 
 
 class Hosts:
@@ -94,6 +100,8 @@ def smalltalk_weight(
     """
     if not plan.required or any(t.kind == "phrase" for t in plan.parsed.terms):
         return 1.0
+    if speaker and any(speaker in g.speakers for g in plan.groups if g.role == Role.NAME):
+        return 1.0  # "what does Alexey recommend…?": the person asked about, as they said it
     if is_pleasantry(text):
         return PLEASANTRY_WEIGHT
     if is_question(text) and hosts_of(cache).is_host(episode_id, speaker):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -85,3 +86,39 @@ def test_console_command_reads_a_pipe(bot_db: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Quotes 1–3 for kubernetes" in done.stdout
     assert "shared by you" in done.stdout
+
+
+async def test_shortcut_votes_and_a_bare_mention(bot_db: Path, tmp_path: Path) -> None:
+    """The message shortcut on a typed message, Share into its thread, a vote on the shared
+    quote (twice: counted once), a bare @bot answering the message above; then the export."""
+    shown = await console(bot_db, [
+        "shortcut how do I get a job in data?", "1",  # Share the first quote
+        "1", "1",  # 👍 on the shared quote, twice
+        "feature store", "@bot",  # a message, then a bare mention in its thread
+        "quit",
+    ])  # fmt: skip
+    assert "(⋮ → Find episodes about this, on that message)" in shown
+    assert "in the thread, visible to everyone" in shown and "shared by you" in shown
+    assert "Noted that this answer was useful" in shown and "already voted" in shown
+    async with await Store.open(bot_db) as store:
+        votes = await store.fetchall("SELECT user_id, vote, query FROM feedback_votes")
+        searches = await store.fetchall("SELECT query, source FROM search_log ORDER BY id")
+    assert [(r["user_id"], r["vote"], r["query"]) for r in votes] == [
+        ("U0YOU", 1, "how do I get a job in data?")
+    ]
+    assert [(r["query"], r["source"]) for r in searches] == [
+        ("how do I get a job in data?", "shortcut"), ("feature store", "console"),
+        ("feature store", "console"),
+    ]  # fmt: skip
+    out = tmp_path / "votes.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "feedback", "--export", "--output", str(out),
+         "--db", str(bot_db)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [line] = out.read_text().splitlines()
+    row = json.loads(line)
+    assert row["query"] == "how do I get a job in data?" and row["votes"] == {"up": 1, "down": 0}
+    assert row["passage"] and row["episode"] and row["second"] >= 0
