@@ -195,12 +195,13 @@ async def share_episode(ask: Ask, fields: dict[str, Any]) -> None:
     await _done(ask)
 
 
-async def page(ask: Ask, fields: dict[str, Any]) -> None:
+async def page(ask: Ask, fields: dict[str, Any], *, replace: bool = True) -> None:
+    """Another page of a preview, instead of it (``replace``), or as a new private one."""
     number = _whole(fields, "p")
     if not isinstance(fields.get("q"), str) or number is None:
         await ask.outbox.private(render_notice(EXPIRED))
         return
-    await show_results(ask, fields["q"], number, replace=True, record=False)
+    await show_results(ask, fields["q"], number, replace=replace, record=False)
 
 
 async def search_suggestion(ask: Ask, fields: dict[str, Any]) -> None:
@@ -267,11 +268,7 @@ async def vote_down(ask: Ask, fields: dict[str, Any]) -> None:
 
 async def more_private(ask: Ask, fields: dict[str, Any]) -> None:
     """Under a public answer: the next results as a private preview for whoever clicked."""
-    number = _whole(fields, "p")
-    if not isinstance(fields.get("q"), str) or number is None:
-        await ask.outbox.private(render_notice(EXPIRED))
-        return
-    await show_results(ask, fields["q"], number, replace=False, record=False)
+    await page(ask, fields, replace=False)
 
 
 # action id prefix -> what it does; buttons repeated in one message end in "_<n>".

@@ -179,7 +179,9 @@ async def show_help(ask: Ask, words: str) -> None:
 # Every subcommand, in the order `/episodes help` lists them.
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
-        "", "<words>", "private preview of the best quotes, with Share and More buttons",
+        "", "<words>",
+        "private preview of the best quotes, with Share and More buttons (a guest's name: "
+        "their episodes)",
         search_words, examples=("argo workflows", "what is devrel", "feature store"),
     ),
     Subcommand(

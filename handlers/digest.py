@@ -38,7 +38,7 @@ from handlers.render import (
     section,
 )
 from handlers.slack_ids import is_channel_id
-from storage.activity import Digest, NewEpisode
+from storage.activity import Digest, NewEpisode, SharedQuote, UsefulAnswer
 from storage.catalogue import deep_link
 from storage.models import Episode
 
@@ -115,20 +115,13 @@ def render_digest(
         lines = [":speech_balloon: *Most shared*"]
         for quote in digest.shared:
             times = "once" if quote.count == 1 else f"{quote.count} times"
-            who = f"{safe(quote.speaker, 80)}, " if quote.speaker else ""
-            lines.append(
-                f"> “{safe(quote.quote, 400)}”\n{who}_{safe(quote.episode_title, 200)}_ · "
-                f"{link(quote.url, f'▶ {clock(quote.start)}')} · shared {times}"
-            )
+            lines.append(_quote_lines(quote, f"shared {times}"))
         _add_section(blocks, lines)
     if digest.useful:
         lines = [":+1: *Answers people found useful*"]
         for answer in digest.useful:
-            votes = "1 vote" if answer.votes == 1 else f"{answer.votes} votes"
-            who = f"{safe(answer.speaker, 80)}, " if answer.speaker else ""
             lines.append(
-                f"> “{safe(answer.quote, 400)}”\n{who}_{safe(answer.episode_title, 200)}_ · "
-                f"{link(answer.url, f'▶ {clock(answer.start)}')} · {votes}"
+                _quote_lines(answer, "1 vote" if answer.votes == 1 else f"{answer.votes} votes")
             )
         _add_section(blocks, lines)
     if digest.archive:
@@ -162,6 +155,15 @@ def render_digest(
     # cut, not clip: the fallback keeps its line breaks and is never cut inside an entity.
     return Message(cut(digest_text(digest, schedule=schedule, safe_text=True),
                        MAX_FALLBACK_TEXT), tuple(blocks[:MAX_BLOCKS]))  # fmt: skip
+
+
+def _quote_lines(quote: SharedQuote | UsefulAnswer, tail: str) -> str:
+    """A quote of the digest as mrkdwn: the words, who and where, its link, and ``tail``."""
+    who = f"{safe(quote.speaker, 80)}, " if quote.speaker else ""
+    return (
+        f"> “{safe(quote.quote, 400)}”\n{who}_{safe(quote.episode_title, 200)}_ · "
+        f"{link(quote.url, f'▶ {clock(quote.start)}')} · {tail}"
+    )
 
 
 def clip_mrkdwn(text: str) -> str:

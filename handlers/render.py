@@ -446,7 +446,7 @@ def render_answer(result: SearchResult, *, command: str, private: bool = False) 
             _fallback(text.replace("*", ""), *_notices_plain(result)),
             (section(text), *_notices(result)),
         )
-    heading, plain_heading = _results_heading(result, 1, 1, "From the episodes")
+    heading, plain_heading = _results_heading(result, 1, 1, "From the episodes,")
     blocks: list[dict[str, Any]] = [context_block(heading), *_notices(result)]
     room = (MAX_BLOCKS - 4) // 3
     for n, hit in enumerate(result.hits[:room]):

@@ -1,7 +1,14 @@
 """What the community does with the bot and what it posts: events answered, searches and shares
 logged, the weekly digest's content, and the ledger that makes each post go out once."""
 
-from storage.activity.digest import IMPORT_BATCH, ArchiveQuote, Digest, NewEpisode, build_digest
+from storage.activity.digest import (
+    IMPORT_BATCH,
+    ArchiveQuote,
+    Digest,
+    NewEpisode,
+    SharedQuote,
+    build_digest,
+)
 from storage.activity.feedback import (
     UsefulAnswer,
     VotedPassage,
@@ -36,6 +43,7 @@ __all__ = [
     "Digest",
     "NewEpisode",
     "PostRecord",
+    "SharedQuote",
     "advance_watermark",
     "announce_watermark",
     "arrivals_after",

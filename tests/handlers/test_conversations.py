@@ -137,3 +137,24 @@ async def test_episodes_named_wants_the_whole_name(ask: Ask) -> None:
     assert await episodes_named(ask.store, "hugo devrel") == []  # a topic too: a search
     [devrel] = await episodes_named(ask.store, "DevRel Role for Machine Learning")
     assert devrel.id == "devrel-open-source-machine-learning"
+
+
+async def test_the_digest_lists_useful_answers_without_voters(
+    ask: Ask, outbox: RecordingOutbox
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from handlers.digest import render_digest
+    from storage.activity import build_digest
+
+    ask = replace(ask, source=Source.MENTION, message_ts="1700000200.000100")
+    await answer_question(ask, "argo scheduler", thread_ts="1700000100.000200")
+    [up] = buttons(outbox.last().message, "vote_up_0")
+    for user in ("U0VOTER1", "U0VOTER2"):
+        await press(replace(ask, user_id=user), up["action_id"], up["value"])
+    digest = await build_digest(ask.store, now=datetime.now(UTC) + timedelta(minutes=1))
+    [useful] = digest.useful
+    assert useful.votes == 2 and "argo" in useful.quote.lower()
+    text = shown(render_digest(digest))
+    assert "Answers people found useful" in text and "2 votes" in text
+    assert "U0VOTER" not in text
