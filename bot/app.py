@@ -37,7 +37,7 @@ from bot.config import ConfigError, Settings
 from bot.feeds import start_feed_poller
 from bot.health import HEALTH_PATH, SlackLink, health_report, health_route, start_health_server
 from bot.scheduler import Poster, start_scheduler
-from handlers import actions, commands, digest, home, mentions, search_form
+from handlers import actions, commands, digest, home, mentions, search_form, shortcuts
 from handlers.context import Deps, HandlerSettings
 from handlers.overload import Capacity, LogBudget
 from storage.clock import Clock
@@ -87,6 +87,7 @@ def handler_settings(settings: Settings) -> HandlerSettings:
         admin_user_ids=settings.admin_user_ids,
         digest_channel=settings.digest_channel,
         digest_skip_empty=settings.digest_skip_empty,
+        reaction_emoji=settings.reaction_emoji,
     )
 
 
@@ -113,6 +114,7 @@ def register_handlers(app: AsyncApp, deps: Deps) -> None:
     digest.register(app, deps)
     home.register(app, deps)
     search_form.register(app, deps)
+    shortcuts.register(app, deps)
 
 
 def build_app(settings: Settings, deps: Deps, *, client: AsyncWebClient | None = None) -> AsyncApp:

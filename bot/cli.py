@@ -322,6 +322,40 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    """👍/👎 votes on answers: a count, or (``--export``) one JSON line per (query, passage)."""
+    from storage.activity import voted_passages
+
+    async with await Store.open(args.db or settings.database_path, create=False) as store:
+        rows = await voted_passages(store)
+    if not args.export:
+        up, down = sum(r.up for r in rows), sum(r.down for r in rows)
+        print(f"{len(rows)} passages voted on: {up} 👍, {down} 👎 (--export writes them as JSONL)")
+        return 0
+    lines = [
+        json.dumps({
+            "query": r.query, "passage": r.passage, "episode": r.episode_id, "second": r.second,
+            "votes": {"up": r.up, "down": r.down},
+        }, ensure_ascii=False)
+        for r in rows
+    ]  # fmt: skip
+    text = "".join(line + "\n" for line in lines)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        out = Path(args.output)
+        tmp = out.with_name(out.name + ".part")
+        try:
+            tmp.write_text(text, encoding="utf-8")  # whole, then renamed: never half-written
+            tmp.replace(out)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            print(f"error: {args.output}: cannot write it ({exc.strerror})", file=sys.stderr)
+            return 1
+        print(f"{len(lines)} lines written to {out}", file=sys.stderr)
+    return 0
+
+
 async def cmd_glossary(args: argparse.Namespace, settings: Settings) -> int:
     """Check the community glossary (GLOSSARY_PATH or --file) and sum up what search knows."""
     from storage.search import GlossaryError, builtin_glossary, load_glossary
@@ -492,6 +526,13 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--preview", action="store_true", help="print it here (the default)")
     how.add_argument("--now", action="store_true", help="post it to DIGEST_CHANNEL (once a week)")
     how.add_argument("--blocks", action="store_true", help="print its Block Kit JSON")
+
+    p = add("feedback", cmd_feedback, "👍/👎 votes on answers: count them, or export them")
+    p.add_argument(
+        "--export", action="store_true",
+        help="one JSON line per voted passage: query, passage, episode, second, votes",
+    )  # fmt: skip
+    p.add_argument("--output", metavar="FILE", help="write the export to FILE (default: stdout)")
 
     add("serve", cmd_serve, "run the Slack app (Socket Mode or HTTP, see .env.example)")
     add("console", cmd_console, "try the bot in the terminal: the Slack handlers, without Slack")

@@ -44,6 +44,8 @@ class Settings:
     watch_dirs: tuple[str, ...] = ()
     health_port: int | None = None
     log_format: str = "text"
+    # A reaction (emoji name, no colons) that asks the bot to answer a message in its thread.
+    reaction_emoji: str | None = None
 
     @property
     def has_slack(self) -> bool:
@@ -166,6 +168,18 @@ def _user_ids(name: str) -> frozenset[str]:
     return frozenset(i.upper() for i in items)
 
 
+def _emoji(name: str) -> str | None:
+    raw = os.environ.get(name, "").strip().strip(":")
+    if not raw:
+        return None
+    if not re.fullmatch(r"[a-z0-9_+'-]{1,100}", raw):
+        raise ConfigError(
+            f"{name} must be an emoji's name as Slack writes it, such as mag or question "
+            "(lower case, no spaces; colons are optional)"
+        )
+    return raw
+
+
 def _digest_schedule(schedule: str, timezone: str) -> None:
     """Check DIGEST_TIMEZONE and DIGEST_SCHEDULE the way the scheduler will read them."""
     try:
@@ -237,4 +251,5 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         watch_dirs=_folders("WATCH_DIRS"),
         health_port=health_port,
         log_format=log_format,
+        reaction_emoji=_emoji("REACTION_EMOJI"),
     )

@@ -1,9 +1,11 @@
 """``python -m bot console``: the Slack handlers on the local database, in a terminal.
 
 Type what you would type in Slack: ``/episodes argo``, ``@bot what is devrel?``, or just a
-question (as in a DM). Buttons are numbered; type the number to press one. Messages are drawn from
-the same Block Kit the bot sends to Slack, so this is also how to check rendering. Works with a
-pipe too (``printf '/episodes argo\\n1\\n' | python -m bot console``).
+question (as in a DM). ``shortcut <a message>`` runs the message shortcut "Find episodes about
+this" on that message; a bare ``@bot`` is a mention in the thread of the last message you typed.
+Buttons are numbered; type the number to press one (Share, More, 👍/👎...). Messages are drawn
+from the same Block Kit the bot sends to Slack, so this is also how to check rendering. Works
+with a pipe too (``printf '/episodes argo\\n1\\n' | python -m bot console``).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from bot.app import build_deps
 from bot.config import Settings
 from handlers.actions import press
 from handlers.commands import run_command
-from handlers.context import Ask, Deps, Source, guarded
-from handlers.mentions import answer_question, question_text
+from handlers.context import Ask, CannotRead, Deps, Source, guarded
+from handlers.mentions import answer_question, answer_thread, question_text
 from handlers.render import Message
+from handlers.shortcuts import find_about
 from storage.db import Store
 
 # Who is typing, where, and the bot, as the handlers see them in the console.
@@ -30,6 +33,7 @@ CONSOLE_USER_ID = "U0YOU"
 CONSOLE_CHANNEL_ID = "C0CONSOLE"
 CONSOLE_BOT_USER_ID = "U0BOT"
 QUIT = {"quit", "exit", "q", ":q"}
+SHORTCUT = "shortcut"  # "shortcut <message>": the message shortcut on that message
 
 
 @dataclass(frozen=True)
@@ -118,16 +122,30 @@ class ConsoleOutbox:
         self.console.show(message, label, private=True)
 
     async def delete_private(self) -> None:
-        self.console.buttons = []
+        if self.console.buttons_ts is None:  # the buttons were the preview's: gone with it
+            self.console.buttons = []
         self.console.say(self.console.style.dim("(preview dismissed)"))
 
     async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
-        where = "in the thread" if thread_ts else "in #console, visible to everyone"
-        self.console.show(message, where, private=False)
-        return f"{next(self.console.ts)}.000100"
+        where = (
+            "in the thread, visible to everyone"
+            if thread_ts
+            else ("in #console, visible to everyone")
+        )
+        ts = f"{next(self.console.ts)}.000100"
+        self.console.show(message, where, private=False, ts=ts, thread_ts=thread_ts)
+        return ts
 
     async def post_here(self, message: Message) -> None:
         await self.post(CONSOLE_CHANNEL_ID, message)
+
+    async def read_message(self, channel: str, ts: str) -> str:
+        if not self.console.last_message:
+            raise CannotRead("no message above: type one first")
+        return self.console.last_message
+
+    async def display_name(self, user_id: str) -> str | None:
+        return "you" if user_id == CONSOLE_USER_ID else None
 
 
 class Console:
@@ -139,22 +157,51 @@ class Console:
         self.out = out
         self.style = style
         self.buttons: list[dict[str, Any]] = []
+        # The message the numbered buttons are on (a public one has a ts; votes name it) and
+        # the thread it is in (Share posts there).
+        self.buttons_ts: str | None = None
+        self.buttons_thread: str | None = None
+        self.thread_ts: str | None = None  # the thread of the last message typed
+        self.last_message = ""  # what a bare @bot in its thread asks about
         self.ts = itertools.count(1700000001)
         self.outbox = ConsoleOutbox(self)
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
-    def show(self, message: Message, label: str, *, private: bool) -> None:
+    def show(
+        self,
+        message: Message,
+        label: str,
+        *,
+        private: bool,
+        ts: str | None = None,
+        thread_ts: str | None = None,
+    ) -> None:
         buttons = message.buttons()
         self.say(self.style.dim(f"── episode-bot · {label} ──"))
         self.say(render_for_terminal(message, self.style))
         self.say("")
-        if private or buttons:
+        if buttons:  # a note without buttons (a vote's thanks) leaves the last ones pressable
             self.buttons = buttons
+            self.buttons_ts = None if private else ts
+            if not private:
+                self.buttons_thread = thread_ts
 
-    def ask(self) -> Ask:
-        return Ask(self.deps, self.outbox, CONSOLE_USER_ID, CONSOLE_CHANNEL_ID, Source.CONSOLE)
+    def ask(
+        self, *, thread_ts: str | None = None, message_ts: str | None = None,
+        source: Source = Source.CONSOLE,
+    ) -> Ask:  # fmt: skip
+        return Ask(
+            self.deps, self.outbox, CONSOLE_USER_ID, CONSOLE_CHANNEL_ID, source,
+            thread_ts, message_ts,
+        )  # fmt: skip
+
+    def new_message(self, text: str) -> str:
+        """A message typed into #console: it starts a thread a bare @bot can answer."""
+        self.last_message = text
+        self.thread_ts = f"{next(self.ts)}.000100"
+        return self.thread_ts
 
     async def handle(self, line: str) -> bool:
         """Act on one input line; False when it asks to quit."""
@@ -172,7 +219,16 @@ class Console:
                 self.say(f"No button {n} (buttons: {have}).")
                 return True
             el = self.buttons[n - 1]
+            ask = self.ask(thread_ts=self.buttons_thread, message_ts=self.buttons_ts)
             await guarded(ask, "button", lambda: press(ask, el["action_id"], el.get("value")))
+        elif line.lower().startswith(SHORTCUT + " ") or line.lower() == SHORTCUT:
+            # The message shortcut on a message typed here: "shortcut how do I learn k8s?"
+            text = line[len(SHORTCUT) :].strip()
+            thread = self.new_message(text)
+            self.buttons_thread = thread
+            ask = self.ask(thread_ts=thread, source=Source.SHORTCUT)
+            self.say(self.style.dim("(⋮ → Find episodes about this, on that message)"))
+            await guarded(ask, "shortcut", lambda: find_about(ask, question_text(text)))
         elif line.startswith("/"):
             name, _, text = line.partition(" ")
             if name != command:
@@ -182,11 +238,20 @@ class Console:
                 return True
             await guarded(ask, "slash command", lambda: run_command(ask, text))
         else:
-            # "@bot question" is a mention, answered in a thread; anything else is a DM.
+            # "@bot question" is a mention, answered in a thread; anything else is a DM. A bare
+            # "@bot" is a mention in the thread of the last message typed: it answers that.
             mention = re.match(r"^@\S+\s*", line)
             text = line[mention.end() :] if mention else line
             question = question_text(text, CONSOLE_BOT_USER_ID)
-            thread = "1700000000.000001" if mention else None
+            if mention and not question and self.thread_ts:
+                thread = self.thread_ts
+                ask = self.ask(thread_ts=thread)
+                await guarded(ask, "mention", lambda: answer_thread(ask, thread, thread_ts=thread))
+                return True
+            thread = self.new_message(text) if mention else None
+            if not mention:
+                self.new_message(text)
+            ask = self.ask(thread_ts=thread)
             await guarded(ask, "question", lambda: answer_question(ask, question, thread_ts=thread))
         return True
 
@@ -196,7 +261,8 @@ class Console:
             self.style.bold("episode-bot console") + f" — the Slack app's answers, on "
             f"{self.settings.database_path}",
             f"Type {command} argo · {command} help · @bot what is devrel? · a question · "
-            "a number to press a button · quit",
+            "shortcut <a message> (Find episodes about this) · @bot alone (answers the last "
+            "message) · a number to press a button · quit",
             "",
         ])  # fmt: skip
 

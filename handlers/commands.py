@@ -21,13 +21,17 @@ from handlers.digest import digest_command
 from handlers.render import (
     HelpLine,
     render_episode,
+    render_episode_choice,
     render_help,
     render_latest,
+    render_named,
     render_notice,
     render_results,
     safe,
 )
-from storage.catalogue import find_episode, list_episodes
+from storage.catalogue import episodes_named, find_episodes, list_episodes
+from storage.db import Store
+from storage.models import Episode
 from storage.search import QUERY_SYNTAX, search
 
 PER_PAGE = 3
@@ -93,6 +97,20 @@ async def run_command(ask: Ask, text: str) -> None:
     await row.handler(ask, rest)
 
 
+# `guest:hugo` or `guest:"hugo bowne"` alone: a name, asked for by its filter.
+_GUEST_ONLY = re.compile(r'^guest:(?:"([^"]+)"|(\S+))$', re.IGNORECASE)
+
+
+async def named_episodes(store: Store, words: str) -> tuple[str, list[Episode]] | None:
+    """(the name, its episodes) when ``words`` is a guest's name (or ``guest:<name>`` alone)
+    or an episode's whole title; None for anything else, which is searched as words."""
+    words = " ".join(words.split())
+    only = _GUEST_ONLY.match(words)
+    name = (only.group(1) or only.group(2)) if only else words
+    episodes = await episodes_named(store, name)
+    return (name, episodes) if episodes else None
+
+
 async def show_results(
     ask: Ask, query: str, page: int = 0, *, replace: bool = False, record: bool = True
 ) -> None:
@@ -105,12 +123,24 @@ async def show_results(
             query, len(result.hits), user_id=ask.user_id, channel_id=ask.channel_id,
             source=ask.source,
         )  # fmt: skip
-    message = render_results(result, page=page, per_page=PER_PAGE, command=ask.command)
+    message = render_results(
+        result, page=page, per_page=PER_PAGE, command=ask.command, thread_ts=ask.thread_ts
+    )
     await ask.outbox.private(message, replace=replace)
 
 
 async def search_words(ask: Ask, words: str) -> None:
-    await show_results(ask, words)
+    """A guest's name (or an episode's title) lists the episodes; anything else is searched."""
+    named = await named_episodes(ask.store, clean_query(words))
+    if named is None:
+        await show_results(ask, words)
+        return
+    name, episodes = named
+    ask.deps.activity.search(
+        clean_query(words), len(episodes),
+        user_id=ask.user_id, channel_id=ask.channel_id, source=ask.source,
+    )  # fmt: skip
+    await ask.outbox.private(render_named(episodes, name=name, command=ask.command))
 
 
 async def latest(ask: Ask, words: str) -> None:
@@ -125,8 +155,8 @@ async def episode(ask: Ask, words: str) -> None:
             render_notice(f"Which episode? For example `{ask.command} episode devrel`.")
         )
         return
-    found = await find_episode(ask.store, words)
-    if found is None:
+    found = await find_episodes(ask.store, words)
+    if not found:
         await ask.outbox.private(
             render_notice(
                 f"No episode matches *{safe(words, 200)}*. See `{ask.command} latest`, or search "
@@ -134,7 +164,10 @@ async def episode(ask: Ask, words: str) -> None:
             )
         )
         return
-    await ask.outbox.private(render_episode(found))
+    if len(found) > 1:
+        await ask.outbox.private(render_episode_choice(found, words=words, command=ask.command))
+        return
+    await ask.outbox.private(render_episode(found[0]))
 
 
 async def show_help(ask: Ask, words: str) -> None:
@@ -145,7 +178,9 @@ async def show_help(ask: Ask, words: str) -> None:
 # Every subcommand, in the order `/episodes help` lists them.
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
-        "", "<words>", "private preview of the best quotes, with Share and More buttons",
+        "", "<words>",
+        "private preview of the best quotes, with Share and More buttons (a guest's name: "
+        "their episodes)",
         search_words, examples=("argo workflows", "what is devrel", "feature store"),
     ),
     Subcommand(

@@ -7,7 +7,9 @@ an ``Ask`` around Bolt's request (:func:`slack_ask`), the console builds one tha
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -32,6 +34,7 @@ class HandlerSettings:
 
     slash_command: str = "/episodes"
     admin_user_ids: frozenset[str] = frozenset()  # may post the digest early
+    reaction_emoji: str | None = None  # a reaction that asks the bot to answer a message
     digest_channel: str | None = None
     digest_skip_empty: bool = True
 
@@ -53,6 +56,7 @@ class Deps:
     activity: ActivityLog = field(default=None)  # type: ignore[assignment] - set below
 
     capacity: Capacity = field(default_factory=Capacity)
+    names: Names = field(default_factory=lambda: Names())  # sharers' names (users.info)
 
     def __post_init__(self) -> None:
         if self.activity is None:
@@ -71,8 +75,17 @@ class DeliveryError(Exception):
     """A response URL did not take the message (after the retries)."""
 
 
+class CannotRead(Exception):
+    """Slack would not let the bot read a message (no history scope, not a member)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Outbox(Protocol):
-    """Where a handler's answers go. Slack's is :class:`SlackOutbox`; the console prints."""
+    """Where a handler's answers go, and the little it reads back (a thread's first message, a
+    member's name). Slack's is :class:`SlackOutbox`; the console prints."""
 
     async def private(self, message: Message, *, replace: bool = False) -> None:
         """Show ``message`` only to the person who asked (``replace``: instead of the preview)."""
@@ -92,6 +105,15 @@ class Outbox(Protocol):
         Works in conversations the bot is not a member of; raises CannotPost when refused.
         """
 
+    async def read_message(self, channel: str, ts: str) -> str:
+        """The text (Slack markup and all) of the message ``ts`` in ``channel``.
+
+        Raises CannotRead when the bot may not read it (a history scope missing, not a member).
+        """
+
+    async def display_name(self, user_id: str) -> str | None:
+        """How ``user_id`` is shown in Slack, as plain text (None when unknown)."""
+
 
 class Source(StrEnum):
     """Where a request came from; the value is recorded with each search (search_log.source)."""
@@ -100,6 +122,8 @@ class Source(StrEnum):
     MENTION = "mention"
     DM = "dm"
     ACTION = "action"
+    SHORTCUT = "shortcut"  # the message shortcut "Find episodes about this"
+    REACTION = "reaction"  # REACTION_EMOJI on a message
     CONSOLE = "console"
     FORM = "form"  # the search form (a modal), and searches run from the Home tab
 
@@ -113,6 +137,8 @@ class Ask:
     user_id: str | None
     channel_id: str | None
     source: Source
+    thread_ts: str | None = None  # the thread the request was made in; Share posts there
+    message_ts: str | None = None  # the message whose button was pressed (votes name it)
 
     @property
     def store(self) -> Store:
@@ -145,11 +171,15 @@ class SlackOutbox:
         user_id: str | None,
         channel_id: str | None,
         response_url: str | None = None,
+        thread_ts: str | None = None,
+        names: Names | None = None,
     ):
         self.client = client
+        self.names = names if names is not None else Names()
         self.user_id = user_id
         self.channel_id = channel_id
         self.response_url = response_url
+        self.thread_ts = thread_ts
 
     async def _respond(self, body: dict[str, Any]) -> None:
         if not self.response_url:
@@ -163,15 +193,22 @@ class SlackOutbox:
         resp = await hook.send_dict(body)
         if resp.status_code != 200:
             raise DeliveryError(f"response URL answered {resp.status_code}: {resp.body[:200]}")
+        refused = _refusal_in(resp.body)
+        if refused:
+            # 200 with {"ok": false, ...}: Slack did not post it (an archived channel, say).
+            raise DeliveryError(f"response URL refused it: {refused}")
 
     async def private(self, message: Message, *, replace: bool = False) -> None:
         if self.response_url:
             body = {**message.payload(), "response_type": "ephemeral", "replace_original": replace}
             await self._respond(body)
         elif self.channel_id and self.user_id:
+            # In a thread only when asked there: Slack shows an ephemeral message in a thread
+            # only if the thread already exists.
             await self.client.chat_postEphemeral(
-                channel=self.channel_id, user=self.user_id, **message.payload()
-            )
+                channel=self.channel_id, user=self.user_id, thread_ts=self.thread_ts,
+                **message.payload(),
+            )  # fmt: skip
         else:
             raise DeliveryError("nowhere to answer privately")
 
@@ -198,6 +235,77 @@ class SlackOutbox:
         except DeliveryError as exc:
             raise CannotPost(str(exc)) from exc
 
+    async def read_message(self, channel: str, ts: str) -> str:
+        """conversations.replies: needs channels:history (groups:, mpim:, im:history for
+        private channels, group DMs and DMs); without it Slack answers ``missing_scope``."""
+        try:
+            resp = await self.client.conversations_replies(
+                channel=channel, ts=ts, limit=1, inclusive=True
+            )
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else None
+            raise CannotRead(str(error or "unknown")) from exc
+        messages = resp.get("messages") or []
+        first = next((m for m in messages if m.get("ts") == ts), messages[0] if messages else None)
+        if not isinstance(first, dict):
+            raise CannotRead("message_not_found")
+        return str(first.get("text") or "")
+
+    async def display_name(self, user_id: str) -> str | None:
+        """users.info (users:read): the display name, else the real name; remembered a while."""
+        cached = self.names.get(user_id)
+        if cached is not None:
+            return cached or None
+        try:
+            resp = await self.client.users_info(user=user_id)
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else None
+            log.info("users.info for %s refused (%s): sharing without a name", user_id, error)
+            return None
+        user = resp.get("user") or {}
+        profile = user.get("profile") or {}
+        name = str(
+            profile.get("display_name") or profile.get("real_name") or user.get("real_name") or ""
+        ).strip()
+        self.names.put(user_id, name)
+        return name or None
+
+
+class Names:
+    """Members' names as users.info gave them: at most :data:`MAX_NAMES`, each kept for
+    :data:`NAME_SECONDS` (a rename shows within the hour), one cache per app (in :class:`Deps`)."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, tuple[float, str]] = {}
+
+    def get(self, user_id: str) -> str | None:
+        found = self._names.get(user_id)
+        if found is None or time.monotonic() - found[0] > NAME_SECONDS:
+            return None
+        return found[1]
+
+    def put(self, user_id: str, name: str) -> None:
+        if len(self._names) >= MAX_NAMES:
+            self._names.pop(next(iter(self._names)))
+        self._names[user_id] = (time.monotonic(), name)
+
+
+MAX_NAMES = 5_000
+NAME_SECONDS = 3600.0
+
+
+def _refusal_in(body: str | None) -> str | None:
+    """The error in a response URL's answer when it says ``{"ok": false}``; else None."""
+    if not body or not body.lstrip().startswith("{"):
+        return None  # Slack has answered a plain "ok" to response URLs
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(answer, dict) and answer.get("ok") is False:
+        return str(answer.get("error") or "not ok")
+    return None
+
 
 def slack_ask(
     deps: Deps,
@@ -207,9 +315,17 @@ def slack_ask(
     channel_id: str | None,
     response_url: str | None = None,
     source: Source,
+    thread_ts: str | None = None,
+    message_ts: str | None = None,
+    private_thread_ts: str | None = None,
 ) -> Ask:
-    outbox = SlackOutbox(client, user_id=user_id, channel_id=channel_id, response_url=response_url)
-    return Ask(deps, outbox, user_id, channel_id, source)
+    """An :class:`Ask` answered through Slack. ``private_thread_ts``: the thread a private note
+    without a response URL (chat.postEphemeral) goes to, when that thread already exists."""
+    outbox = SlackOutbox(
+        client, user_id=user_id, channel_id=channel_id, response_url=response_url,
+        thread_ts=private_thread_ts, names=deps.names,
+    )  # fmt: skip
+    return Ask(deps, outbox, user_id, channel_id, source, thread_ts, message_ts)
 
 
 # -- failures ------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from handlers.render import (
     section,
 )
 from handlers.slack_ids import is_channel_id
-from storage.activity import Digest, NewEpisode
+from storage.activity import Digest, NewEpisode, SharedQuote, UsefulAnswer
 from storage.catalogue import deep_link
 from storage.models import Episode
 
@@ -115,10 +115,13 @@ def render_digest(
         lines = [":speech_balloon: *Most shared*"]
         for quote in digest.shared:
             times = "once" if quote.count == 1 else f"{quote.count} times"
-            who = f"{safe(quote.speaker, 80)}, " if quote.speaker else ""
+            lines.append(_quote_lines(quote, f"shared {times}"))
+        _add_section(blocks, lines)
+    if digest.useful:
+        lines = [":+1: *Answers people found useful*"]
+        for answer in digest.useful:
             lines.append(
-                f"> “{safe(quote.quote, 400)}”\n{who}_{safe(quote.episode_title, 200)}_ · "
-                f"{link(quote.url, f'▶ {clock(quote.start)}')} · shared {times}"
+                _quote_lines(answer, "1 vote" if answer.votes == 1 else f"{answer.votes} votes")
             )
         _add_section(blocks, lines)
     if digest.archive:
@@ -152,6 +155,15 @@ def render_digest(
     # cut, not clip: the fallback keeps its line breaks and is never cut inside an entity.
     return Message(cut(digest_text(digest, schedule=schedule, safe_text=True),
                        MAX_FALLBACK_TEXT), tuple(blocks[:MAX_BLOCKS]))  # fmt: skip
+
+
+def _quote_lines(quote: SharedQuote | UsefulAnswer, tail: str) -> str:
+    """A quote of the digest as mrkdwn: the words, who and where, its link, and ``tail``."""
+    who = f"{safe(quote.speaker, 80)}, " if quote.speaker else ""
+    return (
+        f"> “{safe(quote.quote, 400)}”\n{who}_{safe(quote.episode_title, 200)}_ · "
+        f"{link(quote.url, f'▶ {clock(quote.start)}')} · {tail}"
+    )
 
 
 def clip_mrkdwn(text: str) -> str:
@@ -211,6 +223,15 @@ def digest_text(
             out.append(f"  {esc(who + q.episode_title)}, {clock(q.start)} (shared {times})")
             if q.url:
                 out.append(f"  {esc(q.url)}")
+    if digest.useful:
+        out += ["", "ANSWERS PEOPLE FOUND USEFUL"]
+        for u in digest.useful:
+            votes = "1 vote" if u.votes == 1 else f"{u.votes} votes"
+            who = f"{u.speaker}, " if u.speaker else ""
+            out.append(f"* “{esc(u.quote)}”")
+            out.append(f"  {esc(who + u.episode_title)}, {clock(u.start)} ({votes})")
+            if u.url:
+                out.append(f"  {esc(u.url)}")
     if digest.archive:
         a = digest.archive
         who = f"{a.speaker}, " if a.speaker else ""

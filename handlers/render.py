@@ -41,6 +41,10 @@ PAGE_PREV = "page_prev"
 SEARCH_SUGGESTION = "search_suggestion"
 OPEN_EPISODE = "open_episode"
 DISMISS = "dismiss"
+VOTE_UP = "vote_up"
+VOTE_DOWN = "vote_down"
+MORE_PRIVATE = "more_private"
+MAX_ACCESSIBILITY_LABEL = 75
 
 
 @dataclass(frozen=True)
@@ -160,9 +164,18 @@ def actions_block(*buttons: dict[str, Any]) -> dict[str, Any]:
 
 
 def button(
-    text: str, action_id: str, value: dict[str, Any] | None = None, *, style: str | None = None
+    text: str,
+    action_id: str,
+    value: dict[str, Any] | None = None,
+    *,
+    style: str | None = None,
+    label: str | None = None,
 ) -> dict[str, Any]:
-    """A button whose ``value`` carries what its action needs (see :func:`encode_value`)."""
+    """A button whose ``value`` carries what its action needs (see :func:`encode_value`).
+
+    ``label`` is what a screen reader says instead of ``text``: every button repeated in a
+    message ("Share", "👍") gets one naming what it acts on, so it is not "Share, Share, Share".
+    """
     el: dict[str, Any] = {
         "type": "button",
         "text": {"type": "plain_text", "text": clip(text, MAX_BUTTON_TEXT), "emoji": True},
@@ -172,7 +185,26 @@ def button(
         el["value"] = encode_value(value)
     if style:
         el["style"] = style
+    if label:
+        el["accessibility_label"] = clip(label, MAX_ACCESSIBILITY_LABEL)
     return el
+
+
+def _about(hit: Hit) -> str:
+    """A hit in a few words, for accessibility labels: "Hugo, 14:20, DevRel Role for…"."""
+    who = f"{hit.speaker}, " if hit.speaker else ""
+    return f"{who}{clock(hit.start)}, {hit.episode_title}"
+
+
+def vote_buttons(hit: Hit, query: str, n: int) -> dict[str, Any]:
+    """👍/👎 for one quote of an answer (an actions block); the value names the quote."""
+    value = {"e": hit.episode_id, "s": round(hit.start, 2), "q": query}
+    if hit.passage_id is not None:
+        value["i"] = hit.passage_id
+    return actions_block(
+        button("👍", f"{VOTE_UP}_{n}", value, label=f"Useful: quote {n + 1}, {_about(hit)}"),
+        button("👎", f"{VOTE_DOWN}_{n}", value, label=f"Not useful: quote {n + 1}, {_about(hit)}"),
+    )
 
 
 def encode_value(fields: dict[str, Any]) -> str:
@@ -288,38 +320,68 @@ def _notices_plain(result: SearchResult) -> list[str]:
     return [escape(clip(n, NOTICE_CHARS)) for n in result.notices[:5] if n.strip()]
 
 
+def quotes_label(first: int, last: int) -> str:
+    """ "Quotes 1–3", or "Quote 4" on a last page of one."""
+    return f"Quote {first}" if first == last else f"Quotes {first}–{last}"
+
+
+def _results_heading(
+    result: SearchResult, first: int, last: int, label: str | None = None
+) -> tuple[str, str]:
+    """(mrkdwn, plain) first line of a page of results: the words searched, corrections said
+    at once (with hits, search read the query with the corrected words)."""
+    label = label or quotes_label(first, last)
+    if result.suggestion:
+        shown = (
+            f"{label} for *{safe(result.suggestion, 200)}* "
+            f"(showing results for *{safe(result.suggestion, 200)}*; you typed "
+            f"“{safe(result.query, 200)}”)"
+        )
+        plain = (
+            f"{label} for “{escape(clip(result.suggestion, 200))}” (you typed "
+            f"“{escape(clip(result.query, 200))}”):"
+        )
+        return shown, plain
+    return f"{label} for *{safe(result.query, 500)}*", (
+        f"{label} for “{escape(clip(result.query, 200))}”:"
+    )
+
+
 def render_results(
     result: SearchResult,
     *,
     page: int,
     per_page: int,
     command: str,
+    thread_ts: str | None = None,
 ) -> Message:
-    """The private preview of one page of hits, with Share, paging and Dismiss buttons."""
+    """The private preview of one page of hits, with Share, paging and Dismiss buttons.
+
+    ``thread_ts``: the thread the preview lives in; Share posts there (it travels in the
+    button's value, as a click on an ephemeral message brings nothing else back).
+    """
     query = result.query
     if not result.hits:
         return render_nothing_found(result, command=command, page=page)
     first = page * per_page + 1
     last = first + len(result.hits) - 1
-    q = safe(query, 500)
+    heading, plain_heading = _results_heading(result, first, last)
     blocks: list[dict[str, Any]] = [
-        context_block(
-            f"Quotes {first}–{last} for *{q}*" + (" · more below" if result.has_more else "")
-        ),
+        context_block(heading + (" · more below" if result.has_more else "")),
         *_notices(result),
     ]
     room = (MAX_BLOCKS - 5) // 3  # header, notices, suggestion, actions; three blocks per hit
     for i, hit in enumerate(result.hits[:room]):
         text, meta = _hit_lines(hit)
+        value: dict[str, Any] = {
+            "e": hit.episode_id, "s": round(hit.start, 2), "q": query, "p": page, "i": i,
+        }  # fmt: skip
+        if thread_ts:
+            value["t"] = thread_ts
         share = button(
-            "Share",
-            f"{SHARE_HIT}_{i}",
-            {"e": hit.episode_id, "s": round(hit.start, 2), "q": query, "p": page, "i": i},
+            "Share", f"{SHARE_HIT}_{i}", value, label=f"Share quote {first + i}: {_about(hit)}"
         )
         blocks += [section(text, share), context_block(meta), divider()]
-    if result.suggestion:
-        # With hits, search already read the query with these words (a typo corrected).
-        blocks.append(context_block(f"Showing results for *{safe(result.suggestion, 200)}*"))
     nav = []
     if page > 0:
         nav.append(button("◀ Previous", PAGE_PREV, {"q": query, "p": page - 1}))
@@ -330,7 +392,7 @@ def render_results(
     nav.append(button("Dismiss", DISMISS))
     blocks.append(actions_block(*nav))
     text = _fallback(
-        f"Quotes {first}–{last} for “{escape(clip(query, 200))}”:",
+        plain_heading,
         *_notices_plain(result),
         *(_hit_plain(h) for h in result.hits[:room]),
     )
@@ -371,10 +433,14 @@ def render_nothing_found(result: SearchResult, *, command: str, page: int = 0) -
     return Message(_fallback(*plain, tip), tuple(blocks))
 
 
-def render_answer(result: SearchResult, *, command: str) -> Message:
-    """A public answer to a mention or DM: the best quotes with links, no buttons."""
-    q = safe(result.query, 500)
+def render_answer(result: SearchResult, *, command: str, private: bool = False) -> Message:
+    """A public answer to a mention (or a DM's answer): the best quotes with links, 👍/👎 on
+    each, and "More (only you)" opening the next results as a private preview.
+
+    ``private``: the answer is in a DM, seen by the asker alone ("More ▶", not "only you").
+    """
     if not result.hits:
+        q = safe(result.query, 500)
         lines = [f"I couldn't find anything about *{q}* in the episodes."]
         if result.suggestion:
             lines.append(f"Did you mean *{safe(result.suggestion, 200)}*?")
@@ -385,31 +451,39 @@ def render_answer(result: SearchResult, *, command: str) -> Message:
             _fallback(text.replace("*", ""), *_notices_plain(result)),
             (section(text), *_notices(result)),
         )
-    blocks: list[dict[str, Any]] = [
-        context_block(f"From the episodes, for “{q}”:"),
-        *_notices(result),
-    ]
-    room = (MAX_BLOCKS - 4) // 2
-    for hit in result.hits[:room]:
+    heading, plain_heading = _results_heading(result, 1, 1, "From the episodes,")
+    blocks: list[dict[str, Any]] = [context_block(heading), *_notices(result)]
+    room = (MAX_BLOCKS - 4) // 3
+    for n, hit in enumerate(result.hits[:room]):
         text, meta = _hit_lines(hit)
-        blocks += [section(text), context_block(meta)]
-    more = f"More, privately: `{command} {safe(result.query, 200)}`"
-    if result.suggestion:
-        more = f"Showing results for *{safe(result.suggestion, 200)}* · " + more
-    blocks.append(context_block(more))
+        blocks += [section(text), context_block(meta), vote_buttons(hit, result.query, n)]
+    if result.has_more:
+        label = "More ▶" if private else "More (only you)"
+        blocks.append(
+            actions_block(
+                button(label, MORE_PRIVATE, {"q": result.query, "p": 1},
+                       label="More results, shown only to you")
+            )
+        )  # fmt: skip
     text = _fallback(
-        f"From the episodes, for “{escape(clip(result.query, 200))}”:",
+        plain_heading,
         *_notices_plain(result),
         *(_hit_plain(h) for h in result.hits[:room]),
     )
     return Message(text, tuple(blocks))
 
 
-def render_shared(hit: Hit, *, user_id: str | None) -> Message:
-    """The visible message the Share button posts: the quote, its link, and who shared it."""
+def shared_by(name: str | None) -> str:
+    """ "shared by Ana": the sharer's name as text, never a mention (it would ping them)."""
+    return f"shared by {safe(name, NAME_CHARS)}" if name and name.strip() else "shared"
+
+
+def render_shared(hit: Hit, *, sharer: str | None, query: str | None = None) -> Message:
+    """The visible message the Share button posts: the quote, its link, who shared it (as
+    text: no ping) and 👍/👎 for the people who read it."""
     text, meta = _hit_lines(hit)
-    by = f"shared by {mention(user_id)}"
-    blocks = (section(text), context_block(f"{meta} · {by}"))
+    by = shared_by(sharer)
+    blocks = (section(text), context_block(f"{meta} · {by}"), vote_buttons(hit, query or "", 0))
     return Message(_fallback(_hit_plain(hit) + f" — {by}"), blocks)
 
 
@@ -426,7 +500,7 @@ def _episode_facts(episode: Episode) -> str:
 
 
 def render_episode(
-    episode: Episode, *, shareable: bool = True, shared_by: str | None = None
+    episode: Episode, *, shareable: bool = True, sharer: str | None = None, shared: bool = False
 ) -> Message:
     """An episode card: title, guests, date, links and the chapter list with timestamps."""
     title = safe(episode.title, TITLE_CHARS)
@@ -446,7 +520,7 @@ def render_episode(
         f"{link(deep_link(episode.url, c.start), clock(c.start))}  {safe(c.title, 200)}"
         for c in episode.chapters
     ]
-    tail = 3 if shareable or shared_by else 2
+    tail = 3 if shareable or shared else 2
     room = MAX_BLOCKS - len(blocks) - tail
     shown = 0
     if chapter_lines:
@@ -463,21 +537,90 @@ def render_episode(
         blocks.append(section(chunk))
         if shown < len(chapter_lines):
             blocks.append(context_block(f"…and {len(chapter_lines) - shown} more chapters."))
-    if shared_by:
-        blocks.append(context_block(f"shared by {mention(shared_by)}"))
+    if shared:
+        blocks.append(context_block(shared_by(sharer)))
     elif shareable:
         blocks.append(
             actions_block(
-                button("Share", SHARE_EPISODE, {"e": episode.id}, style="primary"),
+                button("Share", SHARE_EPISODE, {"e": episode.id}, style="primary",
+                       label=f"Share the episode {episode.title}"),
                 button("Dismiss", DISMISS),
             )
-        )
+        )  # fmt: skip
     plain = [escape(clip(episode.title, 200)), _episode_facts(episode)]
     if episode.url:
         plain.append(escape(deep_link(episode.url, 0) or ""))
     plain += [escape(f"{clock(c.start)} {clip(c.title, 100)}") for c in episode.chapters[:30]]
-    if shared_by:
-        plain.append(f"shared by {mention(shared_by)}")
+    if shared:
+        plain.append(shared_by(sharer))
+    return Message(_fallback(*plain), tuple(blocks))
+
+
+NAMED_CHAPTERS = 4  # chapters shown per episode in a list of a guest's episodes
+MAX_LISTED = 10
+
+
+def render_named(
+    episodes: Sequence[Episode], *, name: str, command: str, public: bool = False
+) -> Message:
+    """A guest's (or a title's) episodes: title, date, guests, the first chapters and links.
+
+    ``public``: an answer in a channel (no buttons that would act on it); else a private
+    preview with "Chapters" and Dismiss buttons.
+    """
+    shown = list(episodes)[:MAX_LISTED]
+    count = "one episode" if len(episodes) == 1 else f"{len(episodes)} episodes"
+    head = f"*{safe(name, 200)}*: {count}"
+    blocks: list[dict[str, Any]] = [context_block(head)]
+    plain = [f"{escape(clip(name, 200))}: {count}"]
+    for i, episode in enumerate(shown):
+        title = link(deep_link(episode.url, 0), safe(episode.title, TITLE_CHARS))
+        lines = [f"*{title or safe(episode.title, TITLE_CHARS)}*"]
+        facts = _episode_facts(episode)
+        if facts:
+            lines.append(facts)
+        for c in episode.chapters[:NAMED_CHAPTERS]:
+            stamp = link(deep_link(episode.url, c.start), clock(c.start)) or clock(c.start)
+            lines.append(f"{stamp}  {safe(c.title, 150)}")
+        if len(episode.chapters) > NAMED_CHAPTERS:
+            lines.append(f"_…{len(episode.chapters) - NAMED_CHAPTERS} more chapters_")
+        chapters = None
+        if not public:
+            chapters = button("Chapters", f"{OPEN_EPISODE}_{i}", {"e": episode.id},
+                              label=f"Chapters of {episode.title}")  # fmt: skip
+        blocks.append(section(cut("\n".join(lines), MAX_SECTION_TEXT), chapters))
+        plain.append(
+            escape(f"{episode.date or ''} {clip(episode.title, 150)}").strip()
+            + (f" {link(deep_link(episode.url, 0))}" if episode.url else "")
+        )
+    tip = f"For quotes, add a topic: `{command} {safe(name, 100)} &lt;topic&gt;`."
+    blocks.append(context_block(tip))
+    if not public:
+        blocks.append(actions_block(button("Dismiss", DISMISS)))
+    return Message(_fallback(*plain), tuple(blocks))
+
+
+def render_episode_choice(episodes: Sequence[Episode], *, words: str, command: str) -> Message:
+    """Several episodes match ``episode <words>``: one button each, instead of a silent pick."""
+    shown = list(episodes)[:MAX_LISTED]
+    more = len(episodes) - len(shown)
+    head = f"{len(episodes)} episodes match *{safe(words, 200)}*. Which one?"
+    blocks: list[dict[str, Any]] = [section(head)]
+    for i, episode in enumerate(shown):
+        facts = _episode_facts(episode)
+        blocks.append(
+            section(
+                f"*{safe(episode.title, TITLE_CHARS)}*" + (f"\n{facts}" if facts else ""),
+                button("Open", f"{OPEN_EPISODE}_{i}", {"e": episode.id},
+                       label=f"Open {episode.title}"),
+            )
+        )  # fmt: skip
+    if more:
+        blocks.append(context_block(f"…and {more} more: add a word to `{command} episode`."))
+    blocks.append(actions_block(button("Dismiss", DISMISS)))
+    plain = [f"{len(episodes)} episodes match “{escape(clip(words, 200))}”:"] + [
+        escape(clip(e.title, 150)) for e in shown
+    ]
     return Message(_fallback(*plain), tuple(blocks))
 
 
@@ -496,7 +639,12 @@ def render_latest(episodes: Sequence[Episode], *, command: str) -> Message:
         blocks.append(
             section(
                 f"*{title}*" + (f"\n{facts}" if facts else ""),
-                button("Chapters", f"{OPEN_EPISODE}_{i}", {"e": episode.id}),
+                button(
+                    "Chapters",
+                    f"{OPEN_EPISODE}_{i}",
+                    {"e": episode.id},
+                    label=f"Chapters of {episode.title}",
+                ),  # fmt: skip
             )
         )
     blocks.append(context_block(f"Open one with `{command} episode &lt;id or words&gt;`."))
@@ -546,8 +694,10 @@ def render_help(
         blocks.append(context_block(clip("Try: " + " · ".join(examples[:12]), MAX_SECTION_TEXT)))
     blocks.append(
         context_block(
-            "Results are private until you press *Share*. Mention me in a channel or DM me a "
-            "question to get an answer everyone can see. No syntax needed: the *Search "
+            "Results are private until you press *Share*. Mention me with a question in a "
+            "channel and I answer in its thread, for everyone there; a direct message to me is "
+            "answered in the DM, for you alone. On any message, the ⋮ menu's *Find episodes "
+            "about this* shows you, privately, quotes about it. No syntax needed: the *Search "
             "episodes* shortcut and my *Home* tab have a form."
         )
     )

@@ -51,7 +51,6 @@ from handlers.views import (
     render_search_form,
     render_search_results,
 )
-from storage.activity import record_search, record_share
 from storage.catalogue import list_episode_choices, list_guests
 from storage.db import Store
 from storage.models import Hit
@@ -141,9 +140,7 @@ async def results_view(
     )  # fmt: skip
     if record and form.words.strip():
         # Only the words: they are the topic the digest counts (filters are not).
-        await record_search(
-            deps.store, form.words, len(result.hits), user_id=user_id, source=Source.FORM
-        )
+        deps.activity.search(form.words, len(result.hits), user_id=user_id, source=Source.FORM)
     return render_search_results(result, form, note=note)
 
 
@@ -209,17 +206,20 @@ async def post_hit(
     hit = await _hit_to_post(deps, form, fields)
     if hit is None:
         return EXPIRED
-    outbox = SlackOutbox(client, user_id=user_id, channel_id=form.channel)
+    outbox = SlackOutbox(client, user_id=user_id, channel_id=form.channel, names=deps.names)
+    sharer = await outbox.display_name(user_id) if user_id else None
     try:
-        ts = await outbox.post(form.channel, render_shared(hit, user_id=user_id))
+        ts = await outbox.post(
+            form.channel, render_shared(hit, sharer=sharer, query=form.words or None)
+        )
     except CannotPost:
         return (
             f":no_entry: I can't post in {_where(form.channel)}: it is private or a direct "
             "message I'm not part of. Invite me there with `/invite @episode-bot`, or pick "
             "another conversation."
         )
-    await record_share(
-        deps.store, hit.episode_id, hit.start,
+    deps.activity.share(
+        hit.episode_id, hit.start,
         user_id=user_id, channel_id=form.channel, passage_id=hit.passage_id,
         query=form.words or None, message_ts=ts or None,
     )  # fmt: skip

@@ -241,6 +241,12 @@ class SlackApi:
     def _default_answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket-mode"}
+        if method == "users.info":
+            user = str(args.get("user", ""))
+            return {
+                "ok": True, "user": {"id": user, "name": user.lower(), "real_name": "Ana Asker",
+                                     "profile": {"display_name": "ana", "real_name": "Ana Asker"}},
+            }  # fmt: skip
         if method == "auth.test":
             return {
                 "ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "episode-bot",
@@ -456,6 +462,8 @@ def _blocks_problems(blocks: list[Any], max_blocks: int, *, view: bool) -> list[
                 problems.append(f"{where}: value is {len(el['value'])} chars (> 2000)")
             if len(el.get("url", "")) > MAX_BUTTON_URL:
                 problems.append(f"{where}: url too long")
+            if "accessibility_label" in el and not 1 <= len(el["accessibility_label"]) <= 75:
+                problems.append(f"{where}: accessibility_label must be 1-75 chars")
         elif kind in SELECTS or kind in ("datepicker", "plain_text_input"):
             if "placeholder" in el:
                 text_object(f"{where} placeholder", el["placeholder"], MAX_PLACEHOLDER,
@@ -604,11 +612,14 @@ def block_actions(
     response_url: str,
     ephemeral: bool = True,
     message: dict[str, Any] | None = None,
+    thread_ts: str | None = None,
+    message_ts: str = "1700000000.000001",
 ) -> tuple[str, str]:
     """The form body Slack posts when a button is clicked.
 
     A click on an ephemeral message arrives without the message (as with real Slack), so the
-    handler has only the button's ``value`` to go on.
+    handler has only the button's ``value`` to go on. ``thread_ts``: the message is in a thread
+    (Slack's ``container.thread_ts``).
     """
     payload: dict[str, Any] = {
         "type": "block_actions",
@@ -617,8 +628,8 @@ def block_actions(
         "api_app_id": "A0APP",
         "token": "legacy-verification-token",
         "container": {
-            "type": "message", "message_ts": "1700000000.000001", "channel_id": channel_id,
-            "is_ephemeral": ephemeral,
+            "type": "message", "message_ts": message_ts, "channel_id": channel_id,
+            "is_ephemeral": ephemeral, **({"thread_ts": thread_ts} if thread_ts else {}),
         },
         "trigger_id": "123.456.abc",
         "channel": {"id": channel_id, "name": "general"},
@@ -629,7 +640,7 @@ def block_actions(
         }],
     }  # fmt: skip
     if not ephemeral:
-        payload["message"] = message or {"ts": "1700000000.000001", "text": ""}
+        payload["message"] = message or {"ts": message_ts, "text": ""}
     return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
 
 
@@ -639,6 +650,29 @@ def _interaction(payload: dict[str, Any], user_id: str) -> tuple[str, str]:
         "team": {"id": TEAM_ID, "domain": "test"},
         "user": {"id": user_id, "username": "asker", "name": "asker", "team_id": TEAM_ID},
         "api_app_id": "A0APP", "token": "legacy-verification-token", **payload,
+    }  # fmt: skip
+    return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+
+
+def message_action(
+    message: dict[str, Any],
+    *,
+    callback_id: str = "find_episodes",
+    user_id: str = "U0ASKER",
+    channel_id: str = "C0GENERAL",
+    response_url: str,
+) -> tuple[str, str]:
+    """The form body Slack posts when a message shortcut is used on ``message`` (its ``ts``,
+    ``text``, ``user``, ``blocks``, ``thread_ts`` if in a thread: the message as Slack has it)."""
+    payload: dict[str, Any] = {
+        "type": "message_action", "callback_id": callback_id, "trigger_id": "123.456.abc",
+        "action_ts": f"{time.time():.6f}", "message_ts": message.get("ts"),
+        "team": {"id": TEAM_ID, "domain": "test"},
+        "user": {"id": user_id, "username": "asker", "name": "asker", "team_id": TEAM_ID},
+        "channel": {"id": channel_id, "name": "general"},
+        "message": {"type": "message", **message},
+        "response_url": response_url, "token": "legacy-verification-token",
+        "api_app_id": "A0APP", "is_enterprise_install": False, "enterprise": None,
     }  # fmt: skip
     return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
 
@@ -704,6 +738,14 @@ def block_suggestion(
                          "block_id": block_id, "value": typed,
                          "container": {"type": "view", "view_id": view.get("id")},
                          "view": view}, user_id)  # fmt: skip
+
+
+def rich_text(*elements: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``blocks`` Slack puts on a message a person typed: one rich_text section."""
+    return [{
+        "type": "rich_text", "block_id": "rt1",
+        "elements": [{"type": "rich_text_section", "elements": list(elements)}],
+    }]  # fmt: skip
 
 
 async def post_signed(

@@ -11,6 +11,13 @@ from storage.activity.digest import (
     build_digest,
     most_shared,
 )
+from storage.activity.feedback import (
+    UsefulAnswer,
+    VotedPassage,
+    VoteOutcome,
+    record_vote,
+    voted_passages,
+)
 from storage.activity.log import claim_event, recent_searches, record_search, record_share
 from storage.activity.posts import (
     Arrival,
@@ -29,6 +36,11 @@ from storage.activity.queue import ActivityLog
 
 __all__ = [
     "ActivityLog",
+    "UsefulAnswer",
+    "VoteOutcome",
+    "VotedPassage",
+    "record_vote",
+    "voted_passages",
     "IMPORT_BATCH",
     "ArchiveQuote",
     "Arrival",

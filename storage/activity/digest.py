@@ -12,11 +12,12 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz
 
+from storage.activity.feedback import UsefulAnswer, useful_answers
 from storage.activity.posts import last_digest
 from storage.catalogue import deep_link, get_episode
 from storage.clock import iso, parse_iso, week_key
@@ -162,11 +163,12 @@ class Digest:
     topics: tuple[SearchTopic, ...] = ()
     unanswered: tuple[SearchTopic, ...] = ()
     searches: int = 0
+    useful: tuple[UsefulAnswer, ...] = ()  # quotes voted 👍 more than 👎, never who voted
 
     @property
     def is_empty(self) -> bool:
         """Nothing new, nothing shared, nothing searched: the week the digest skips by default."""
-        return not (self.new_episodes or self.shared or self.searches)
+        return not (self.new_episodes or self.shared or self.searches or self.useful)
 
 
 async def build_digest(store: Store, *, now: datetime, week: str | None = None) -> Digest:
@@ -199,6 +201,10 @@ async def build_digest(store: Store, *, now: datetime, week: str | None = None) 
     new, more = await new_episodes(store, since=since, until=now)
     shared = await most_shared(store, since=activity_since, until=now)
     topics, unanswered, searches = await search_topics(store, since=activity_since, until=now)
+    useful = tuple(
+        replace(answer, quote=quotable(answer.quote))
+        for answer in await useful_answers(store, since=activity_since, until=now)
+    )
     key = week or week_key(now)
     archive = await archive_quote(
         store, now=now, week=key, exclude={e.id for e in new}, older_than=since
@@ -206,7 +212,7 @@ async def build_digest(store: Store, *, now: datetime, week: str | None = None) 
     return Digest(
         week=key, since=since, activity_since=activity_since, until=now,
         new_episodes=new, more_new=more, shared=shared, archive=archive,
-        topics=topics, unanswered=unanswered, searches=searches,
+        topics=topics, unanswered=unanswered, searches=searches, useful=useful,
     )  # fmt: skip
 
 

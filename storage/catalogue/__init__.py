@@ -9,7 +9,9 @@ from storage.catalogue.choices import (
 )
 from storage.catalogue.episodes import (
     CatalogueSummary,
+    episodes_named,
     find_episode,
+    find_episodes,
     get_episode,
     list_episodes,
     summarise_catalogue,
@@ -21,7 +23,9 @@ __all__ = [
     "CatalogueSummary",
     "EpisodeChoice",
     "deep_link",
+    "episodes_named",
     "find_episode",
+    "find_episodes",
     "get_episode",
     "list_episode_choices",
     "list_episodes",

@@ -109,7 +109,8 @@ _FIND_SQL = (
     f"{_haystack_sql()} "  # noqa: S608 - constant text
     f"SELECT {_COLUMNS} FROM episodes e JOIN h ON h.id = e.id WHERE "
 )
-_FIND_ORDER = " ORDER BY length(e.title), e.date IS NULL, e.date DESC, e.id LIMIT 1"
+_FIND_ORDER = " ORDER BY length(e.title), e.date IS NULL, e.date DESC, e.id LIMIT ?"
+MAX_FOUND = 25
 
 
 async def find_episode(store: Store, words: str) -> Episode | None:
@@ -122,16 +123,83 @@ async def find_episode(store: Store, words: str) -> Episode | None:
         >>> (await find_episode(store, "devrel hugo")).id  # doctest: +SKIP
         'devrel-open-source-machine-learning'
     """
+    found = await find_episodes(store, words, limit=1)
+    return found[0] if found else None
+
+
+async def find_episodes(store: Store, words: str, *, limit: int = MAX_FOUND) -> list[Episode]:
+    """Every episode :func:`find_episode` could mean, best first (at most ``limit``).
+
+    An exact id is the only answer; otherwise all episodes whose id, title or guests hold all
+    the words, so a caller can offer a choice instead of silently picking one.
+
+    Example:
+        >>> [e.id for e in await find_episodes(store, "hugo")]  # doctest: +SKIP
+        ['practical-llm-engineering-and-rag', 'devrel-open-source-machine-learning']
+    """
     words = words.strip()
     if not words:
-        return None
+        return []
     exact = await get_episode(store, words)
     if exact:
-        return exact
+        return [exact]
     terms = _WORD.findall(words.lower())[:MAX_FIND_WORDS]
     if not terms:
-        return None
+        return []
     where = " AND ".join("h.words LIKE ?" for _ in terms)
     params = tuple(f"% {t} %" for t in terms)  # runs of letters and digits: no % or _ in them
-    row = await store.fetchone(_FIND_SQL + where + _FIND_ORDER, params)
-    return await _episode(store, row) if row else None
+    limit = max(1, min(limit, MAX_FOUND))
+    rows = await store.fetchall(_FIND_SQL + where + _FIND_ORDER, (*params, limit))
+    return [await _episode(store, row) for row in rows]
+
+
+# A name query is at most this many words ("hugo", "eugene yan", "hugo bowne anderson").
+MAX_NAME_WORDS = 4
+
+
+def _name_words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+async def episodes_named(store: Store, words: str) -> list[Episode]:
+    """The episodes ``words`` names outright: a guest's name, or an episode's whole title.
+
+    A guest matches when every word typed is a whole word of their name ("hugo", "Eugene Yan",
+    "bowne-anderson"); a title matches when the words are its words, all of them, or all of
+    those before its colon. Newest first; empty when ``words`` is anything more (a topic, a
+    question about the person).
+
+    Example:
+        >>> [e.id for e in await episodes_named(store, "Hugo")]  # doctest: +SKIP
+        ['practical-llm-engineering-and-rag', 'devrel-open-source-machine-learning']
+    """
+    typed = _name_words(words)
+    if not typed:
+        return []
+    ids: list[str] = []
+    if len(typed) <= MAX_NAME_WORDS:
+        rows = await store.fetchall(
+            "SELECT DISTINCT g.value AS name FROM episodes e, json_each(e.guests) g"
+        )
+        names = [r["name"] for r in rows if isinstance(r["name"], str)]
+        named = [n for n in names if set(typed) <= set(_name_words(n))]
+        if named:
+            found = await store.fetchall(
+                "SELECT DISTINCT e.id FROM episodes e, json_each(e.guests) g"
+                " WHERE g.value IN (SELECT value FROM json_each(?))",
+                (json.dumps(named),),
+            )
+            ids = [r["id"] for r in found]
+    if not ids:
+        for row in await store.fetchall("SELECT id, title FROM episodes"):
+            title = row["title"]
+            if typed == _name_words(title) or typed == _name_words(title.split(":")[0]):
+                ids.append(row["id"])
+    if not ids:
+        return []
+    rows = await store.fetchall(
+        f"SELECT {_COLUMNS} FROM episodes e WHERE e.id IN (SELECT value FROM json_each(?))"  # noqa: S608
+        " ORDER BY e.date IS NULL, e.date DESC, e.id",
+        (json.dumps(ids),),
+    )
+    return [await _episode(store, row) for row in rows]

@@ -399,6 +399,27 @@ MIGRATIONS: list[Migration] = [
     Migration("0008_digest_archive_stable", run=_digest_archive_stable),
     Migration("0009_instants_microseconds", run=_instants_microseconds),
     Migration(
+        "0010_feedback_votes",
+        """
+        -- 👍/👎 on answers: one row per person per answer (a changed mind replaces the row).
+        -- answer_key names the message and the quote in it; query and passage are kept so the
+        -- votes can grow the relevance set (`python -m bot feedback --export`).
+        CREATE TABLE feedback_votes (
+            answer_key TEXT NOT NULL,
+            user_id    TEXT NOT NULL,
+            vote       INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+            query      TEXT,
+            episode_id TEXT NOT NULL,   -- no foreign key: votes outlive a re-ingest
+            start      REAL NOT NULL,
+            passage    TEXT NOT NULL DEFAULT '',
+            channel_id TEXT,
+            at         TEXT NOT NULL,
+            PRIMARY KEY (answer_key, user_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX feedback_votes_at ON feedback_votes(at);
+        """,
+    ),
+    Migration(
         "0011_feed_state",
         """
         -- Podcast feeds and watched folders the catalogue is kept current from

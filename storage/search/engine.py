@@ -33,6 +33,7 @@ from storage.search.index import SearchCache, search_cache
 from storage.search.plan import COMMON_SHARE, Alt, Group, Plan, Role, make_plan
 from storage.search.query import STOP_WORDS, parse_query, token_spans, tokens, with_filters
 from storage.search.quotes import make_quote, tidy
+from storage.search.smalltalk import smalltalk_weight
 from storage.timing import passage_word_times
 
 log = logging.getLogger(__name__)
@@ -646,6 +647,7 @@ class _Scorer:
         if self.plan.career:
             boost += 0.2 * tm.career + 0.2 * self._chapter_is_career(c.chapter)
         c.score = text_score / self.total + boost
+        c.score *= smalltalk_weight(self.plan, self.cache, c.text, c.episode_id, c.speaker)
         if tm.length < SHORT_WORDS:
             c.score *= 0.6
         return True

@@ -21,7 +21,14 @@ def test_manifest_matches_the_app() -> None:
     }  # fmt: skip
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands", "app_mentions:read", "chat:write", "chat:write.public", "im:history",
+        "users:read",
     }  # fmt: skip
+    # the message shortcut, with the callback_id the app listens for
+    from handlers.shortcuts import FIND_EPISODES
+
+    [shortcut] = [s for s in manifest["features"]["shortcuts"] if s["type"] == "message"]
+    assert shortcut["callback_id"] == FIND_EPISODES
+    assert len(shortcut["name"]) <= 24 and len(shortcut["description"]) <= 150
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
 

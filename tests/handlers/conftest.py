@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.context import Ask, CannotPost, Deps, HandlerSettings, Source
+from handlers.context import Ask, CannotPost, CannotRead, Deps, HandlerSettings, Source
 from handlers.render import Message
 from storage.db import Store
 
@@ -36,12 +36,16 @@ class RecordingOutbox:
     """An :class:`handlers.context.Outbox` that records instead of sending.
 
     ``refuse``: the kinds ("post", "post_here") that raise CannotPost, as Slack does where the
-    bot may not post.
+    bot may not post; ``refusal`` is the reason given. ``messages`` are the conversation's
+    messages the bot may read (ts -> text); others raise CannotRead. ``names``: users.info.
     """
 
     def __init__(self) -> None:
         self.sent: list[Sent] = []
         self.refuse: set[str] = set()
+        self.refusal = "channel_not_found"
+        self.messages: dict[str, str] = {}
+        self.names: dict[str, str] = {"U0ASKER": "Ana Asker"}
         self._ts = 1700000001
 
     async def private(self, message: Message, *, replace: bool = False) -> None:
@@ -52,7 +56,7 @@ class RecordingOutbox:
 
     async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
         if "post" in self.refuse:
-            raise CannotPost("channel_not_found")
+            raise CannotPost(self.refusal)
         self.sent.append(Sent("post", message, channel=channel, thread_ts=thread_ts))
         self._ts += 1
         return f"{self._ts}.000100"
@@ -61,6 +65,14 @@ class RecordingOutbox:
         if "post_here" in self.refuse:
             raise CannotPost("response URL answered 404")
         self.sent.append(Sent("post_here", message))
+
+    async def read_message(self, channel: str, ts: str) -> str:
+        if ts not in self.messages:
+            raise CannotRead("missing_scope")
+        return self.messages[ts]
+
+    async def display_name(self, user_id: str) -> str | None:
+        return self.names.get(user_id)
 
     def only(self) -> Sent:
         """The one thing sent (fails when there were none or several)."""

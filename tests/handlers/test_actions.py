@@ -25,7 +25,7 @@ async def test_share_posts_the_quote_and_records_it(ask: Ask, outbox: RecordingO
     post, removed = outbox.sent[1:]
     assert (post.kind, post.channel, post.thread_ts) == ("post", "C0GENERAL", None)
     value = json.loads(share["value"])
-    assert "shared by <@U0ASKER>" in shown(post.message)
+    assert "shared by Ana Asker" in shown(post.message) and "<@" not in shown(post.message)
     assert f"t={int(value['s'])}s" in shown(post.message)
     assert removed.kind == "delete_private"  # the preview goes once shared
     await ask.deps.activity.flush()  # searches and shares are logged in the background
@@ -46,7 +46,7 @@ async def test_share_falls_back_to_the_response_url_then_says_so(
     outbox.refuse = {"post", "post_here"}
     await press(ask, share["action_id"], share["value"])
     note = outbox.last()
-    assert note.kind == "private" and "can't post in this conversation" in note.message.text
+    assert note.kind == "private" and "I'm not a member of this conversation" in note.message.text
     assert "youtube.com" in note.message.text  # the link to copy instead
     await ask.deps.activity.flush()  # searches and shares are logged in the background
     rows = await ask.store.fetchall("SELECT * FROM shares")
@@ -124,7 +124,7 @@ async def test_share_an_episode_card(ask: Ask, outbox: RecordingOutbox) -> None:
     await press(ask, share["action_id"], share["value"])
     post, removed = outbox.sent[1:]
     assert post.kind == "post" and post.message.blocks[0]["type"] == "header"
-    assert "shared by <@U0ASKER>" in shown(post.message)
+    assert "shared by Ana Asker" in shown(post.message) and "<@" not in shown(post.message)
     assert removed.kind == "delete_private"
     await ask.deps.activity.flush()  # searches and shares are logged in the background
     row = await ask.store.fetchone("SELECT episode_id, start FROM shares")

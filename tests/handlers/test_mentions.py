@@ -10,12 +10,16 @@ from tests.handlers.conftest import RecordingOutbox
 from tests.handlers.test_commands import buttons, shown
 
 
-def test_question_text_drops_the_bots_mention() -> None:
+def test_question_text_drops_every_mention_channel_and_link() -> None:
     assert question_text("<@U0BOT> what is <b>devrel</b>?", "U0BOT") == "what is <b>devrel</b>?"
     assert question_text("argo <@U0BOT> workflows", "U0BOT") == "argo workflows"
-    # Bolt did not say who the bot is: a leading mention is taken to be it
     assert question_text("  <@W0123ABCDE> argo", None) == "argo"
-    assert question_text("argo <@U0OTHER>", None) == "argo @U0OTHER"
+    # other people, channels, user groups, @here and links are not search words
+    text = (
+        "<@U0BOT> <@U02ABCDEF> <@U03XYZ|ana> what is devrel? <#C0GENERAL|general> "
+        "<!subteam^S0TEAM|@data-team> <!here> see <https://example.com/devrel|this post> &amp; more"
+    )
+    assert question_text(text, "U0BOT") == "what is devrel? see & more"
 
 
 async def test_a_mention_is_answered_publicly_in_its_thread(
@@ -26,7 +30,12 @@ async def test_a_mention_is_answered_publicly_in_its_thread(
     sent = outbox.only()
     assert (sent.kind, sent.channel, sent.thread_ts) == ("post", "C0GENERAL", "1700000100.000200")
     assert "devrel" in shown(sent.message).lower()
-    assert buttons(sent.message) == []  # a public answer: links, no private buttons
+    # a public answer: links, 👍/👎 per quote (labelled for screen readers), More (only you)
+    ids = [b["action_id"] for b in buttons(sent.message)]
+    assert ids == ["vote_up_0", "vote_down_0", "vote_up_1", "vote_down_1", "vote_up_2",
+                   "vote_down_2", "more_private"]  # fmt: skip
+    labels = [b["accessibility_label"] for b in buttons(sent.message)]
+    assert len(set(labels)) == len(labels) and labels[0].startswith("Useful: quote 1, ")
     await ask.deps.activity.flush()  # searches and shares are logged in the background
     row = await ask.store.fetchone("SELECT query, source FROM search_log")
     assert (row["query"], row["source"]) == ("what is devrel?", "mention")

@@ -97,12 +97,12 @@ def every_message() -> dict[str, Message]:
         ),  # fmt: skip
         "answer": render_answer(result, command="/episodes"),
         "answer, nothing": render_answer(empty, command="/episodes"),
-        "shared": render_shared(HITS[0], user_id="U0ASKER"),
+        "shared": render_shared(HITS[0], sharer="Ana <b> & co", query="argo"),
         "shared, no quote": render_shared(
-            Hit("e", "t", 1.0, 1.0, None, "", None, 0.0), user_id=None
+            Hit("e", "t", 1.0, 1.0, None, "", None, 0.0), sharer=None
         ),
         "episode card": render_episode(big_episode()),
-        "episode card, shared": render_episode(big_episode(), shared_by="U0ASKER"),
+        "episode card, shared": render_episode(big_episode(), sharer="Ana", shared=True),
         "latest": render_latest([big_episode(i) for i in range(100)], command="/episodes"),
         "latest, none": render_latest([], command="/episodes"),
         "help": render_help("/episodes", lines),
@@ -196,7 +196,9 @@ def test_matched_via_and_suggestion_are_shown() -> None:
     assert "<https://www.youtube.com/watch?v=IxV9EH-tphQ&t=862s|▶ 14:22>" in shown
     assert "*Vincent*" in shown and "_Tools_" in shown
     # Hits found through a corrected word say which words were used, not "did you mean".
-    assert "Showing results for *scikit learn*" in shown and "Did you mean" not in shown
+    assert "showing results for *scikit learn*" in shown and "Did you mean" not in shown
+    # ...at the top, in the first line, which names the words the results are for
+    assert message.blocks[0]["elements"][0]["text"].startswith("Quote 1 for *scikit learn*")
     nothing = render_nothing_found(SearchResult("argoo", (), suggestion="argo"), command="/ep")
     assert "Did you mean *argo*?" in nothing.blocks[0]["text"]["text"]
     [suggest, _dismiss] = nothing.buttons()
