@@ -1,7 +1,24 @@
 """The SQLite file: :class:`Store` opens it (creating and upgrading the schema) and runs
 transactions; every other part of ``storage`` reads and writes through it. :func:`failure_kind`
-tells a caller whether a failure came from the database (and whether it was only busy)."""
+tells a caller whether a failure came from the database (and whether it was only busy).
+Search's persisted vocabulary (:func:`refresh_search_vocabulary`, written by ingest, read by
+search) and the porter stemmer both sides share live here too."""
 
 from storage.db.store import FailureKind, Store, StoreError, failure_kind
+from storage.db.vocabulary import (
+    porter_stems,
+    read_search_vocabulary,
+    refresh_search_vocabulary,
+    search_signature,
+)
 
-__all__ = ["FailureKind", "Store", "StoreError", "failure_kind"]
+__all__ = [
+    "FailureKind",
+    "Store",
+    "StoreError",
+    "failure_kind",
+    "porter_stems",
+    "read_search_vocabulary",
+    "refresh_search_vocabulary",
+    "search_signature",
+]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import re
 import sys
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from storage.catalogue import youtube_id
 from storage.clock import now_iso
-from storage.db import Store
+from storage.db import Store, refresh_search_vocabulary
 from storage.ingest.formats import FORMATS, NotATranscript, ParseError, detect
 from storage.ingest.site import attach_chapter_list, find_profiles, guest_names, learn_people
 from storage.ingest.sources import (
@@ -63,6 +64,8 @@ from storage.timing import (  # precise timestamps (issue 6)
     attach_captions,
     build_passages,
 )
+
+log = logging.getLogger(__name__)
 
 # Bump when parsing or passage building changes what a file turns into: stored episodes then
 # count as changed and are rebuilt on the next ingest instead of being skipped as unchanged.
@@ -633,6 +636,11 @@ async def ingest_paths(
             pool.shutdown(wait=False, cancel_futures=True)
     for path in chapter_lists:
         report.outcomes.append(await attach_chapter_list(store, path))
+    # Once per run, not per file: search reads this instead of walking the word index.
+    try:
+        await refresh_search_vocabulary(store)
+    except Exception as exc:  # search still works, reading the word index itself
+        log.warning("search vocabulary not refreshed: %s", exc)
     report.elapsed = time.perf_counter() - started
     return report
 

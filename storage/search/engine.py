@@ -213,10 +213,14 @@ class _Retriever:
             # Cannot come from user text (it is always quoted); log it, answer honestly.
             log.warning("search expression failed: %s (%s)", exc, match[:200])
             return 0
-        for r in rows:
-            if r[0] not in self.found:
-                self.found[r[0]] = Candidate(*tuple(r)[:8])
+        self._keep(rows)
         return len(rows)
+
+    def _keep(self, rows: list) -> None:
+        # An episode ingested since the cache was built waits for the rebuild (a moment).
+        for r in rows:
+            if r[0] not in self.found and r[1] in self.cache.episodes:
+                self.found[r[0]] = Candidate(*tuple(r)[:8])
 
     async def add_passages(
         self, episode_id: str, start: float, count: int, *, before: float = float("inf")
@@ -241,9 +245,7 @@ class _Retriever:
         for episode_id, start, before in spans:
             params += [episode_id, start, min(before, 1e12), SHORT_WORDS, *extra, count]
         rows = await self.store.fetchall(" UNION ALL ".join([one] * len(spans)), params)
-        for r in rows:
-            if r[0] not in self.found:
-                self.found[r[0]] = Candidate(*tuple(r)[:8])
+        self._keep(rows)
 
 
 async def _episodes_saying(

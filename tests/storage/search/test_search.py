@@ -18,7 +18,7 @@ from storage.catalogue import find_episode
 from storage.db import Store
 from storage.ingest import ingest_file
 from storage.models import EpisodeMeta, Hit, SearchResult
-from storage.search import search
+from storage.search import search, wait_for_search_cache
 from storage.search.glossary import GlossaryError, parse_glossary
 from storage.search.index import search_cache
 from storage.search.query import parse_query
@@ -398,7 +398,9 @@ async def test_quotes_are_clean_sentences(corpus_store: Store) -> None:
 # -------------------------------------------------------------------------------- the cache
 
 
-async def test_new_episode_is_searchable_at_once(search_db: Path, tmp_path: Path) -> None:
+async def test_new_episode_is_searchable_once_the_cache_is_rebuilt(
+    search_db: Path, tmp_path: Path
+) -> None:
     db = tmp_path / "copy.db"
     shutil.copy(search_db, db)
     transcript = tmp_path / "zorbification.txt"
@@ -409,9 +411,9 @@ async def test_new_episode_is_searchable_at_once(search_db: Path, tmp_path: Path
         assert (await search(store, "zorbification")).hits == ()
         before = await search_cache(store)
         await ingest_file(store, transcript, overrides=EpisodeMeta(id="zorb", title="Zorb"))
+        after = await wait_for_search_cache(store)
         found = await search(store, "zorbification")
         assert found.hits and found.hits[0].episode_id == "zorb"
-        after = await search_cache(store)
         assert after is not before and "zorbification" in after.words
 
 
