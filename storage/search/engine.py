@@ -33,7 +33,7 @@ from storage.search.index import SearchCache, search_cache
 from storage.search.plan import COMMON_SHARE, Alt, Group, Plan, Role, make_plan
 from storage.search.query import STOP_WORDS, parse_query, token_spans, tokens
 from storage.search.quotes import make_quote, tidy
-from storage.timing import passage_word_times
+from storage.timing import passage_line_starts, passage_word_times
 
 log = logging.getLogger(__name__)
 
@@ -888,17 +888,29 @@ async def _hits(store: Store, cache: SearchCache, page: list[Candidate]) -> tupl
     """Hits for a page; quotes of episodes timed by captions start at their words' second."""
     precise = [c.id for c in page if cache.episodes[c.episode_id].timing in PRECISE_TIMING]
     times = await passage_word_times(store, precise) if precise else {}
-    return tuple(_hit(cache, c, times.get(c.id)) for c in page)
+    captions = [c.id for c in page if cache.episodes[c.episode_id].timing == EpisodeTiming.AS_GIVEN]
+    lines = await passage_line_starts(store, captions) if captions else {}
+    return tuple(_hit(cache, c, times.get(c.id), lines.get(c.id)) for c in page)
 
 
-def _hit(cache: SearchCache, c: Candidate, word_times: list[float] | None = None) -> Hit:
+def _hit(
+    cache: SearchCache,
+    c: Candidate,
+    word_times: list[float] | None = None,
+    line_starts: list[float] | None = None,
+) -> Hit:
     info = cache.episodes[c.episode_id]
     text = c.text
     cleaned = tidy(text)
     if cleaned.split() != text.split():
-        word_times = None  # noise removed: the per-word times no longer line up
+        word_times = line_starts = None  # noise removed: the per-word times no longer line up
     quote = make_quote(
-        cleaned, _match_spans(cache, cleaned, c.matched), c.start, c.end, word_times=word_times
+        cleaned,
+        _match_spans(cache, cleaned, c.matched),
+        c.start,
+        c.end,
+        word_times=word_times,
+        line_starts=line_starts,
     )
     via = "; ".join(dict.fromkeys(c.via)) or None
     return Hit(
