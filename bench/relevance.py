@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from bench.corpus import CORPUS, build_corpus_db  # noqa: E402
 from storage.db import Store  # noqa: E402
 from tests.storage.search.relevance import (  # noqa: E402
+    add_captions_only,
     by_kind,
     evaluate,
     load_cases,
@@ -37,6 +38,7 @@ async def run(db: Path, show_misses: bool) -> None:
     await build_corpus_db(db)
     cases = load_cases()
     async with await Store.open(db) as store:
+        await add_captions_only(store, CORPUS)
         started = time.perf_counter()
         outcomes = await evaluate(store, cases)
         took = time.perf_counter() - started

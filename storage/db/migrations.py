@@ -450,6 +450,27 @@ MIGRATIONS: list[Migration] = [
         """,
     ),
     Migration(
+        "0012_search_vocabulary",
+        """
+        -- Search: the vocabulary (every word of the transcripts, its porter stem and how many
+        -- passages hold it), persisted so a one-off search or a starting server reads one small
+        -- table instead of walking the whole word index. Written by ingest once per run
+        -- (storage.db.refresh_search_vocabulary); ``generation`` and ``max_passage`` record the
+        -- search signature it was taken at, so a reader knows when it is stale (then search
+        -- reads the word index directly, as before).
+        CREATE TABLE search_vocabulary (
+            word     TEXT PRIMARY KEY,
+            stem     TEXT NOT NULL,
+            passages INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE search_vocabulary_state (
+            id          INTEGER PRIMARY KEY CHECK (id = 1),
+            generation  INTEGER,
+            max_passage INTEGER
+        );
+        """,
+    ),
+    Migration(
         "0013_health_check",
         """
         -- /healthz proves the file can still be written by committing this one row.

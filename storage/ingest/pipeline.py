@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import re
 import signal
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from storage.catalogue import youtube_id
-from storage.db import FailureKind, Store, failure_kind
+from storage.db import FailureKind, Store, failure_kind, refresh_search_vocabulary
 from storage.ingest.formats import FORMATS, NestingError, NotATranscript, ParseError, detect
 from storage.ingest.site import attach_chapter_list, find_profiles, guest_names, learn_people
 from storage.ingest.sources import (
@@ -68,6 +69,8 @@ from storage.timing import (  # precise timestamps (issue 6)
     attach_captions,
     build_passages,
 )
+
+log = logging.getLogger(__name__)
 
 # Bump when parsing or passage building changes what a file turns into: stored episodes then
 # count as changed and are rebuilt on the next ingest instead of being skipped as unchanged.
@@ -807,6 +810,12 @@ async def ingest_paths(
             f"the disk is full: {stored} files were stored, the rest were not; free space and "
             "run again"
         )
+    else:
+        # Once per run, not per file: search reads this instead of walking the word index.
+        try:
+            await refresh_search_vocabulary(store)
+        except Exception as exc:  # noqa: BLE001 - search still works, reading the index itself
+            log.warning("search vocabulary not refreshed: %s", exc)
     report.elapsed = time.perf_counter() - started
     return report
 

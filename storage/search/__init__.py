@@ -3,7 +3,7 @@ and ranking over the FTS5 index, and quotes cut to the moment they are spoken.""
 
 from storage.search.engine import MAX_LIMIT, MAX_OFFSET, search
 from storage.search.glossary import GlossaryError, builtin_glossary, load_glossary
-from storage.search.index import search_cache
+from storage.search.index import search_cache, wait_for_search_cache
 from storage.search.query import QUERY_SYNTAX, SyntaxRow, syntax_line
 
 __all__ = [
@@ -17,4 +17,5 @@ __all__ = [
     "search",
     "search_cache",
     "syntax_line",
+    "wait_for_search_cache",
 ]

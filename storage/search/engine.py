@@ -34,7 +34,7 @@ from storage.search.plan import COMMON_SHARE, Alt, Group, Plan, Role, make_plan
 from storage.search.query import STOP_WORDS, parse_query, token_spans, tokens, with_filters
 from storage.search.quotes import make_quote, tidy
 from storage.search.smalltalk import smalltalk_weight
-from storage.timing import passage_word_times
+from storage.timing import passage_line_starts, passage_word_times
 
 log = logging.getLogger(__name__)
 
@@ -214,10 +214,14 @@ class _Retriever:
             # Cannot come from user text (it is always quoted); log it, answer honestly.
             log.warning("search expression failed: %s (%s)", exc, match[:200])
             return 0
-        for r in rows:
-            if r[0] not in self.found:
-                self.found[r[0]] = Candidate(*tuple(r)[:8])
+        self._keep(rows)
         return len(rows)
+
+    def _keep(self, rows: list) -> None:
+        # An episode ingested since the cache was built waits for the rebuild (a moment).
+        for r in rows:
+            if r[0] not in self.found and r[1] in self.cache.episodes:
+                self.found[r[0]] = Candidate(*tuple(r)[:8])
 
     async def add_passages(
         self, episode_id: str, start: float, count: int, *, before: float = float("inf")
@@ -242,9 +246,7 @@ class _Retriever:
         for episode_id, start, before in spans:
             params += [episode_id, start, min(before, 1e12), SHORT_WORDS, *extra, count]
         rows = await self.store.fetchall(" UNION ALL ".join([one] * len(spans)), params)
-        for r in rows:
-            if r[0] not in self.found:
-                self.found[r[0]] = Candidate(*tuple(r)[:8])
+        self._keep(rows)
 
 
 async def _episodes_saying(
@@ -897,17 +899,29 @@ async def _hits(store: Store, cache: SearchCache, page: list[Candidate]) -> tupl
     """Hits for a page; quotes of episodes timed by captions start at their words' second."""
     precise = [c.id for c in page if cache.episodes[c.episode_id].timing in PRECISE_TIMING]
     times = await passage_word_times(store, precise) if precise else {}
-    return tuple(_hit(cache, c, times.get(c.id)) for c in page)
+    captions = [c.id for c in page if cache.episodes[c.episode_id].timing == EpisodeTiming.AS_GIVEN]
+    lines = await passage_line_starts(store, captions) if captions else {}
+    return tuple(_hit(cache, c, times.get(c.id), lines.get(c.id)) for c in page)
 
 
-def _hit(cache: SearchCache, c: Candidate, word_times: list[float] | None = None) -> Hit:
+def _hit(
+    cache: SearchCache,
+    c: Candidate,
+    word_times: list[float] | None = None,
+    line_starts: list[float] | None = None,
+) -> Hit:
     info = cache.episodes[c.episode_id]
     text = c.text
     cleaned = tidy(text)
     if cleaned.split() != text.split():
-        word_times = None  # noise removed: the per-word times no longer line up
+        word_times = line_starts = None  # noise removed: the per-word times no longer line up
     quote = make_quote(
-        cleaned, _match_spans(cache, cleaned, c.matched), c.start, c.end, word_times=word_times
+        cleaned,
+        _match_spans(cache, cleaned, c.matched),
+        c.start,
+        c.end,
+        word_times=word_times,
+        line_starts=line_starts,
     )
     via = "; ".join(dict.fromkeys(c.via)) or None
     return Hit(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import weakref
 from array import array
@@ -17,15 +18,17 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from storage.db import Store
+from storage.db import Store, porter_stems, read_search_vocabulary, search_signature
 from storage.models import EpisodeTiming
 from storage.search.query import STOP_WORDS, tokens
 
-if TYPE_CHECKING:
-    import aiosqlite
+log = logging.getLogger(__name__)
 
+# A changed signature is rebuilt once the data has been quiet this long (an ingest commits one
+# file after another, tens of milliseconds apart), waiting at most SETTLE_LIMIT for quiet.
+SETTLE_SECONDS = 0.3
+SETTLE_LIMIT = 30.0
 # Words that occur in fewer passages are left out of typo correction: they are as likely to
 # be typos themselves.
 FUZZY_MIN_DF = 2
@@ -171,77 +174,89 @@ class SearchCache:
         return out
 
 
-async def porter_stems(store: Store, words: list[str]) -> dict[str, str]:
-    """Stem ``words`` exactly as the ``passages_fts`` tokenizer does, via a temporary table."""
-    async with _stem_locks.setdefault(store, asyncio.Lock()):
-        return await _porter_stems(store, words)
+_states: weakref.WeakKeyDictionary[Store, _CacheState] = weakref.WeakKeyDictionary()
 
 
-async def _porter_stems(store: Store, words: list[str]) -> dict[str, str]:
-    async with store.reading() as conn:  # the temp tables are this connection's own
-        return await _porter_stems_on(conn, words)
+@dataclass
+class _CacheState:
+    """One store's cache, and the rebuild under way (at most one at a time)."""
+
+    cache: SearchCache | None = None
+    first: asyncio.Lock = field(default_factory=asyncio.Lock)
+    rebuild: asyncio.Task | None = None
 
 
-async def _porter_stems_on(conn: aiosqlite.Connection, words: list[str]) -> dict[str, str]:
-    await conn.execute(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_stemmer USING fts5("
-        "w, content='', tokenize='porter unicode61 remove_diacritics 2')"
-    )
-    await conn.execute(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_stemmer_terms USING fts5vocab("
-        "temp, search_stemmer, instance)"
-    )
-    unique = list(dict.fromkeys(words))
-    out: dict[str, str] = {}
-    # One multi-row INSERT per chunk: a single statement is one (temp-only) transaction, and
-    # never interleaves with a transaction another task has open on this connection.
-    for lo in range(0, len(unique), 5000):
-        chunk = unique[lo : lo + 5000]
-        values = ",".join("(?, ?)" for _ in chunk)
-        params = [x for i, w in enumerate(chunk) for x in (i + 1, w)]
-        try:
-            await conn.execute(
-                f"INSERT INTO temp.search_stemmer(rowid, w) VALUES {values}",  # noqa: S608
-                params,
-            )
-            async with conn.execute(
-                'SELECT doc, term FROM temp.search_stemmer_terms WHERE "offset" = 0'
-            ) as cur:
-                for doc, term in await cur.fetchall():
-                    out[chunk[doc - 1]] = term
-        finally:
-            await conn.execute(
-                "INSERT INTO temp.search_stemmer(search_stemmer) VALUES ('delete-all')"
-            )
-    return out
-
-
-_stem_locks: weakref.WeakKeyDictionary[Store, asyncio.Lock] = weakref.WeakKeyDictionary()
-_caches: weakref.WeakKeyDictionary[Store, SearchCache] = weakref.WeakKeyDictionary()
-_build_locks: weakref.WeakKeyDictionary[Store, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-async def _signature(store: Store) -> tuple:
-    # Bumped by triggers on every change to episodes, chapters, people or passage text
-    # (migration 0005_search_index); max(id) also catches passages added on their own.
-    row = await store.fetchone(
-        "SELECT (SELECT n FROM search_generation WHERE id = 1), (SELECT max(id) FROM passages)"
-    )
-    return tuple(row)
+def _state(store: Store) -> _CacheState:
+    state = _states.get(store)
+    if state is None:
+        state = _states[store] = _CacheState()
+    return state
 
 
 async def search_cache(store: Store) -> SearchCache:
-    """The store's current :class:`SearchCache`, rebuilt only when the data has changed."""
-    signature = await _signature(store)
-    cache = _caches.get(store)
-    if cache is not None and cache.signature == signature:
-        return cache
-    async with _build_locks.setdefault(store, asyncio.Lock()):
-        cache = _caches.get(store)
-        if cache is None or cache.signature != signature:
-            cache = await build_cache(store, signature)
-            _caches[store] = cache
-    return cache
+    """The store's :class:`SearchCache`.
+
+    Only the first call waits for a build. After that, a changed signature (an ingest, in
+    this process or another) starts ONE rebuild in the background, after the data has been
+    quiet for :data:`SETTLE_SECONDS` (so an ingest run of many files costs one rebuild, not
+    one per file), and searches keep answering from the last cache until it is done.
+    """
+    signature = await search_signature(store)
+    state = _state(store)
+    if state.cache is None:
+        async with state.first:
+            if state.cache is None:
+                state.cache = await build_cache(store, signature)
+        return state.cache
+    if state.cache.signature != signature and (state.rebuild is None or state.rebuild.done()):
+        state.rebuild = asyncio.get_running_loop().create_task(
+            _rebuild(store, state), name="search-cache-rebuild"
+        )
+    return state.cache
+
+
+async def _rebuild(store: Store, state: _CacheState) -> None:
+    try:
+        signature = await _settled_signature(store)
+        for _ in range(5):  # bounded: data still changing after five builds waits for a search
+            assert state.cache is not None
+            if signature == state.cache.signature:
+                return
+            state.cache = await build_cache(store, signature)
+            now = await search_signature(store)
+            signature = now if now == signature else await _settled_signature(store)
+    except Exception:  # the old cache keeps serving; the next search tries again
+        log.exception("search cache rebuild failed")
+
+
+async def _settled_signature(store: Store) -> tuple:
+    """The signature once it has stopped changing (at most SETTLE_LIMIT seconds of waiting)."""
+    signature = await search_signature(store)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_LIMIT
+    while loop.time() < deadline:
+        await asyncio.sleep(SETTLE_SECONDS)
+        now = await search_signature(store)
+        if now == signature:
+            break
+        signature = now
+    return signature
+
+
+async def wait_for_search_cache(store: Store) -> SearchCache:
+    """The store's cache once it is current: starts a rebuild if the data changed, and waits
+    for it (for tests, and for ``serve`` to start warm)."""
+    state = _state(store)
+    for _ in range(10):  # bounded
+        cache = await search_cache(store)
+        task = state.rebuild
+        if task is not None and not task.done():
+            await asyncio.shield(task)
+            continue
+        if cache.signature == await search_signature(store):
+            return cache
+    assert state.cache is not None
+    return state.cache
 
 
 def _json_list(text: str | None) -> tuple[str, ...]:
@@ -258,61 +273,95 @@ def _is_name(speaker: str) -> bool:
 
 
 async def build_cache(store: Store, signature: tuple) -> SearchCache:
+    """Read what search needs (a few small queries), then assemble it in a worker thread so
+    the serving loop keeps answering while a big show's cache is put together."""
+    vocabulary = await read_search_vocabulary(store, signature)
+    if vocabulary is None:  # not persisted yet, or stale: the word index itself
+        rows = await store.fetchall("SELECT term, doc FROM search_words_vocab")
+        vocabulary = [(r[0], None, r[1]) for r in rows]
+    facts = _Facts(
+        vocabulary=vocabulary,
+        ranges=await store.fetchall(
+            "SELECT episode_id, min(id), max(id), count(*) FROM passages GROUP BY episode_id"
+        ),
+        avg_words=(
+            await store.fetchone(
+                "SELECT avg(word_end - word_start) FROM (SELECT word_end, word_start"
+                " FROM passages LIMIT 50000)"
+            )
+        )[0],
+        speakers=await store.fetchall("SELECT episode_id, speaker FROM search_speakers"),
+        episodes=await store.fetchall(
+            "SELECT id, title, guests, date, url, topics, season, number, timing FROM episodes"
+        ),
+        chapters=await store.fetchall(
+            "SELECT episode_id, title, start FROM chapters ORDER BY episode_id, idx"
+        ),
+        people=[r[0] for r in await store.fetchall("SELECT name FROM people")],
+    )
+    loop = asyncio.get_running_loop()
+
+    def stem(words: list[str]) -> dict[str, str]:
+        # From the worker thread: the stemmer is SQLite's, on the loop's connection.
+        return asyncio.run_coroutine_threadsafe(porter_stems(store, words), loop).result()
+
+    return await asyncio.to_thread(_assemble, facts, signature, stem)
+
+
+@dataclass
+class _Facts:
+    """The rows a cache is made from."""
+
+    vocabulary: list[tuple]  # (word, stem or None, passages)
+    ranges: list
+    avg_words: float | None
+    speakers: list
+    episodes: list
+    chapters: list
+    people: list[str]
+
+
+def _assemble(facts: _Facts, signature: tuple, stem) -> SearchCache:  # noqa: ANN001
     cache = SearchCache(signature=signature)
-    rows = await store.fetchall("SELECT term, doc FROM search_words_vocab")
-    cache.words = {r[0]: r[1] for r in rows}
+    cache.words = {w: n for w, _, n in facts.vocabulary}
 
     # Per-episode passage id ranges and counts, from the (episode_id, idx) index alone.
     ranges: dict[str, list[int]] = {}
-    for ep, lo, hi, n in await store.fetchall(
-        "SELECT episode_id, min(id), max(id), count(*) FROM passages GROUP BY episode_id"
-    ):
+    for ep, lo, hi, n in facts.ranges:
         ranges[ep] = [lo, hi, n]
     cache.passages = sum(r[2] for r in ranges.values())
-    sample = await store.fetchone(
-        "SELECT avg(word_end - word_start) FROM (SELECT word_end, word_start FROM passages"
-        " LIMIT 50000)"
-    )
-    cache.avg_words = float(sample[0] or 40.0)
+    cache.avg_words = float(facts.avg_words or 40.0)
     # Speakers and their episodes, from the small table triggers keep (0006_search_speakers).
     speakers: dict[str, set[str]] = defaultdict(set)
     speaker_episodes: dict[str, set[str]] = defaultdict(set)
-    for ep, speaker in await store.fetchall("SELECT episode_id, speaker FROM search_speakers"):
+    for ep, speaker in facts.speakers:
         if _is_name(speaker.strip()):
             speakers[" ".join(tokens(speaker))].add(speaker)
             speaker_episodes[speaker].add(ep)
     cache.speakers = dict(speakers)
     cache.speaker_episodes = dict(speaker_episodes)
 
-    episode_rows = await store.fetchall(
-        "SELECT id, title, guests, date, url, topics, season, number, timing FROM episodes"
-    )
-    # Chapters, streamed: numbered in (episode, idx) order, identical titles stored once.
+    episode_rows = facts.episodes
+    # Chapters: numbered in (episode, idx) order, identical titles stored once.
     title_ids: dict[str, int] = {}
     chapter_range: dict[str, list[int]] = {}
-    async with (
-        store.reading() as conn,
-        conn.execute(
-            "SELECT episode_id, title, start FROM chapters ORDER BY episode_id, idx"
-        ) as cur,
-    ):
-        while rows := await cur.fetchmany(20_000):
-            for ep, title, start in rows:
-                k = len(cache.chapter_episode)
-                if ep not in chapter_range:
-                    chapter_range[ep] = [k, 0]
-                    ep = sys.intern(ep)
-                else:
-                    ep = cache.chapter_episode[chapter_range[ep][0]]
-                chapter_range[ep][1] += 1
-                cache.chapter_episode.append(ep)
-                cache.chapter_start.append(float(start))
-                tid = title_ids.setdefault(title, len(title_ids))
-                cache.chapter_title_id.append(tid)
+    for ep, title, start in facts.chapters:
+        k = len(cache.chapter_episode)
+        if ep not in chapter_range:
+            chapter_range[ep] = [k, 0]
+            ep = sys.intern(ep)
+        else:
+            ep = cache.chapter_episode[chapter_range[ep][0]]
+        chapter_range[ep][1] += 1
+        cache.chapter_episode.append(ep)
+        cache.chapter_start.append(float(start))
+        tid = title_ids.setdefault(title, len(title_ids))
+        cache.chapter_title_id.append(tid)
     cache.chapter_titles = list(title_ids)
-    people = [r[0] for r in await store.fetchall("SELECT name FROM people")]
+    people = facts.people
 
-    # Stems for the vocabulary and every word of titles, topics and chapter titles.
+    # Stems for the vocabulary (persisted by ingest, else SQLite's stemmer) and every word of
+    # titles, topics and chapter titles.
     meta_words: set[str] = set()
     for r in episode_rows:
         meta_words.update(tokens(r["title"]))
@@ -320,7 +369,12 @@ async def build_cache(store: Store, signature: tuple) -> SearchCache:
             meta_words.update(tokens(topic))
     for title in cache.chapter_titles:
         meta_words.update(tokens(title))
-    cache.stem = await porter_stems(store, [*cache.words, *(meta_words - set(cache.words))])
+    known = {w: s for w, s, _ in facts.vocabulary if s is not None}
+    cache.stem = known
+    missing = [w for w in cache.words if w not in known]
+    missing += [w for w in meta_words if w not in known and w not in cache.words]
+    if missing:
+        cache.stem.update(stem(missing))
     stem_df: dict[str, int] = defaultdict(int)
     stem_words: dict[str, list[str]] = defaultdict(list)
     for word, df in cache.words.items():

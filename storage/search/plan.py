@@ -145,6 +145,8 @@ def resolve_filters(cache: SearchCache, filters: Filters, plan: Plan) -> None:
         eps = _episodes_with_guest(cache, value)
         if not eps and want:
             eps = _episodes_matching(cache, want, guests=True)
+        if not eps and len(want) > 1:  # "lars albertsson": a guest known only by id
+            eps = _episodes_matching(cache, ["".join(want)], guests=True)
         if not eps:
             plan.nothing = True
             close = process.extractOne(
@@ -311,6 +313,11 @@ async def make_plan(
                 _glossary_group(cache, entry, typed, " ".join(t.raw for t in positive[i:j]))
             )
             i = j
+            continue
+        joined = _joined_name(cache, positive, i)
+        if joined is not None:
+            i, group = joined
+            drafts.append(group)
             continue
         nxt = positive[i + 1] if i + 1 < len(positive) else None
         if (
@@ -523,6 +530,39 @@ def _name_group(cache: SearchCache, term: Term, n: int) -> Group | None:
         speakers=frozenset(speakers or ()),
         guest_episodes=frozenset(episodes or ()),
     )
+
+
+def _joined_name(cache: SearchCache, terms: list[Term], i: int) -> tuple[int, Group] | None:
+    """ "Lars Albertsson" -> the guest stored as the id ``larsalbertsson`` (an episode folder
+    ingested without the site's profiles): two or three typed words that, joined, are a
+    guest's id. Returns (end, name group)."""
+    words: list[str] = []
+    for j in range(i, min(len(terms), i + 3)):
+        term = terms[j]
+        if term.kind == "phrase" or any(w in STOP_WORDS for w in term.words):
+            return None
+        words += term.words
+        if len(words) < 2:
+            continue
+        episodes = cache.name_episodes.get("".join(words))
+        if episodes:
+            raw = " ".join(t.raw for t in terms[i : j + 1])
+            # Speakers of those episodes whose name is one of the typed words ("Lars").
+            speakers = {
+                stored
+                for w in words
+                for stored in cache.name_speakers.get(w, ())
+                if cache.speaker_episodes.get(stored, set()) & episodes
+            }
+            group = Group(
+                raw,
+                [Alt(tuple(words), weight=0.5)],
+                role=Role.NAME,
+                speakers=frozenset(speakers),
+                guest_episodes=frozenset(episodes),
+            )
+            return j + 1, group
+    return None
 
 
 def _splits(cache: SearchCache, word: str) -> list[Alt]:

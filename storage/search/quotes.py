@@ -109,6 +109,38 @@ def _lead_in(text: str, a: int, first_match: int, time_of: Callable[[int], float
     return best
 
 
+def _on_the_line(
+    text: str,
+    a: int,
+    b: int,
+    hits: list[tuple[int, float]],
+    line_starts: list[float],
+    limit: int,
+    prefix: str,
+    suffix: str,
+) -> tuple[int, int, str, str]:
+    """``text[a:b]`` moved to start at the caption line that holds its first matched word."""
+    first_match = min((h for h, _ in hits if a <= h < b), default=None)
+    if first_match is None:
+        return a, b, prefix, suffix
+    offsets = [m.start() for m in re.finditer(r"\S+", text)]
+    k = min(len(text[:first_match].split()), len(offsets) - 1)
+    j = k
+    while j > 0 and line_starts[j - 1] == line_starts[k]:
+        j -= 1
+    line = offsets[j]
+    if line == a:
+        return a, b, prefix, suffix
+    a = line
+    prefix = "" if not text[:a].strip() or text[:a].rstrip().endswith((".", "?", "!")) else "…"
+    if b - a < COMFORTABLE_CHARS and b < len(text):
+        b, suffix = len(text), ""
+    if b - a > limit:
+        cut = text.rfind(" ", a, a + limit)
+        b, suffix = (cut if cut > first_match else a + limit), "…"
+    return a, b, prefix, suffix
+
+
 def make_quote(
     text: str,
     matches: list[tuple[int, int]] | list[tuple[int, int, float]],
@@ -116,12 +148,15 @@ def make_quote(
     end: float,
     limit: int = MAX_CHARS,
     word_times: list[float] | None = None,
+    line_starts: list[float] | None = None,
 ) -> Quote:
     """The quote of a passage for matched character spans ``matches`` (start, end and,
     optionally, a weight: rarer query words weigh more).
 
     ``word_times`` (one per word of ``text.split()``, from the captions) time the quote
     exactly; without them its words are spread evenly over the passage's span.
+    ``line_starts`` (one per word: when its caption line starts; captions-only episodes) make
+    the quote start, and link, at the line where the first matched word is spoken.
 
     >>> text = "Yeah. We use Argo. It schedules the models. Then we ship."
     >>> q = make_quote(text, [(13, 17)], 0, 10)
@@ -182,6 +217,8 @@ def make_quote(
         prefix = "…" if a2 > a else ""
         suffix = "…" if b2 < b else ""
         a, b = a2, b2
+    if timed and line_starts is not None and len(line_starts) == len(word_times):
+        a, b, prefix, suffix = _on_the_line(text, a, b, hits, line_starts, limit, prefix, suffix)
     body = text[a:b].strip()
     if suffix and body.endswith((",", ";", " –")):
         body = body.rstrip(",; –")

@@ -6,6 +6,7 @@ from storage.timing.tracks import (
     apply_captions,
     attach_captions,
     episode_word_times,
+    passage_line_starts,
     passage_word_times,
 )
 
@@ -14,5 +15,6 @@ __all__ = [
     "attach_captions",
     "build_passages",
     "episode_word_times",
+    "passage_line_starts",
     "passage_word_times",
 ]

@@ -63,6 +63,21 @@ def segment_words(segments: Sequence[Segment]) -> list[list[str]]:
     return [clean(seg.text).split() for seg in segments]
 
 
+def line_starts(segments: Sequence[Segment]) -> list[float]:
+    """For every word of a captions word stream, the second its caption line starts.
+
+    A captions quote starts (and links) at the line where its first matched word is spoken:
+    the line's own time, not a time spread across the line's words.
+    """
+    per_segment = segment_words(segments)
+    times = word_times(segments, TranscriptKind.CAPTIONS, per_segment)
+    out: list[float] = []
+    for ws in per_segment:
+        if ws:
+            out.extend([times[len(out)]] * len(ws))
+    return out
+
+
 def word_times(
     segments: Sequence[Segment], kind: TranscriptKind, per_segment: list[list[str]] | None = None
 ) -> list[float]:

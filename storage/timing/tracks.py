@@ -44,7 +44,7 @@ from storage.models import (
 )
 from storage.segments import unpack as unpack_segments
 from storage.timing.align import Alignment, align
-from storage.timing.passages import segment_words, word_times
+from storage.timing.passages import line_starts, segment_words, word_times
 
 log = logging.getLogger(__name__)
 
@@ -348,6 +348,40 @@ async def episode_word_times(store: Store, episode_id: str) -> list[float]:
     if len(_DERIVED) > _DERIVED_MAX:
         _DERIVED.popitem(last=False)
     return list(times)
+
+
+_LINES: OrderedDict[tuple, list[float]] = OrderedDict()
+
+
+async def passage_line_starts(store: Store, passage_ids: Iterable[int]) -> dict[int, list[float]]:
+    """For each passage of a captions episode, the start of the caption line of each word of
+    ``passage.text.split()`` (passages of edited episodes are left out).
+
+    Example:
+        >>> lines = await passage_line_starts(store, [hit.passage_id])     # doctest: +SKIP
+    """
+    ids = sorted(set(passage_ids))
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    sql = (
+        "SELECT p.id, p.episode_id, p.word_start, p.word_end, e.source_hash, e.ingested_at"  # noqa: S608 - placeholders only
+        " FROM passages p JOIN episodes e ON e.id = p.episode_id"
+        f" WHERE e.kind = 'captions' AND p.id IN ({marks})"
+    )
+    rows = await store.fetchall(sql, tuple(ids))
+    out: dict[int, list[float]] = {}
+    for r in rows:
+        key = (id(store), r["episode_id"], r["source_hash"], r["ingested_at"])
+        if key not in _LINES:
+            async with store.reading() as conn:
+                segments = await _segments(conn, r["episode_id"])
+            _LINES[key] = line_starts(segments)
+            if len(_LINES) > _DERIVED_MAX:
+                _LINES.popitem(last=False)
+        _LINES.move_to_end(key)
+        out[r["id"]] = _LINES[key][r["word_start"] : r["word_end"]]
+    return out
 
 
 async def passage_word_times(store: Store, passage_ids: Iterable[int]) -> dict[int, list[float]]:

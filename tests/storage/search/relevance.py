@@ -12,16 +12,30 @@ from pathlib import Path
 
 import yaml
 
-from storage.db import Store
+from storage.db import Store, refresh_search_vocabulary
 from storage.ingest import ingest_file
 from storage.models import EpisodeMeta, Hit
 from storage.search import search
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE / "relevance.yaml"
-KINDS = ("phrase", "keyword", "question", "typo", "asr", "episode", "nothing")
+KINDS = (
+    "phrase", "keyword", "question", "typo", "typo-long", "asr", "asr-split", "asr-soundalike",
+    "captions", "guest-question", "episode", "nothing",
+)  # fmt: skip
 DEPTH = 10
 SEED_META = EpisodeMeta(id="devrel-captions", url="https://www.youtube.com/watch?v=z7BvslwVRbQ")
+# Captions-only episodes (no edited transcript to take quotes or times from): the seed captions
+# stored alone, and the format samples. Their ids are what relevance.yaml's labels name.
+CAPTIONS_ONLY = (
+    ("seed/000_65fe3dfcb0de18ef.txt", "devrel-captions", "DevRel captions (auto-captions only)"),
+    ("formats/youtube-json/youtube_transcript.json", "deepseek-r1-garage", "DeepSeek R1"),
+    ("formats/vtt/467-pycon-data-sci-panel.vtt", "pycon-data-science-panel", "PyCon panel"),
+    ("formats/vtt/092-006-pythonbytes-crossover.vtt", "pythonbytes-crossover", "Crossover"),
+    ("formats/srt/8_3.srt", "virtual-coffee-8-3", "Virtual Coffee 8.3"),
+    ("formats/srt/37c3-Joscha_Bach-Synthetic_Sentience.srt", "synthetic-sentience", "37c3"),
+    ("formats/whisper-json/9-Alignment-w-Benjamin-Bratton_.json", "alignment-bratton", "Bratton"),
+)
 
 
 @dataclass(frozen=True)
@@ -145,13 +159,24 @@ def misses(outcomes: list[Outcome], k: int = 3) -> list[str]:
 _built: dict[Path, Path] = {}
 
 
+async def add_captions_only(store: Store, corpus: Path) -> None:
+    """Ingest the captions-only episodes of :data:`CAPTIONS_ONLY` (unchanged files are skipped)."""
+    for rel, episode_id, title in CAPTIONS_ONLY:
+        meta = EpisodeMeta(id=episode_id, title=title)
+        outcome = await ingest_file(store, corpus / rel, overrides=meta)
+        assert outcome.status != "failed", outcome.describe()
+    await refresh_search_vocabulary(store)  # as an ingest run does at its end
+
+
 async def relevance_db(corpus_db: Path, seed: Path, target: Path) -> Path:
-    """A copy of the ingested corpus plus the devrel seed captions (as a captioned pair)."""
+    """A copy of the ingested corpus plus the devrel seed captions (as a captioned pair), and the
+    captions-only episodes (the seed again, on its own, and the format samples)."""
     if corpus_db in _built and _built[corpus_db].exists():
         return _built[corpus_db]
     shutil.copy(corpus_db, target)
     async with await Store.open(target) as store:
         outcome = await ingest_file(store, seed, overrides=SEED_META)
         assert outcome.status != "failed", outcome.describe()
+        await add_captions_only(store, seed.parents[1])
     _built[corpus_db] = target
     return target

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from storage.db import Store
 from tests.conftest import SEED
 from tests.storage.search.relevance import (
+    CAPTIONS_ONLY,
     KINDS,
     by_kind,
     evaluate,
@@ -22,10 +24,12 @@ from tests.storage.search.relevance import (
 )
 
 # recall@3 that each kind must keep (the issue's goals: 0.9 overall, 0.8 for typos and
-# speech-recognition errors; every "nothing" query empty).
+# speech-recognition errors; every "nothing" query empty). The second-pass kinds (issue 14) are
+# held at what search achieves on them, so a change can only keep or raise them.
 FLOORS = {
     "all": 0.9, "phrase": 0.9, "keyword": 0.9, "question": 0.8, "typo": 0.8, "asr": 0.8,
-    "episode": 0.9,
+    "episode": 0.9, "typo-long": 0.93, "asr-split": 0.62, "asr-soundalike": 0.6,
+    "captions": 0.9, "guest-question": 0.86,
 }  # fmt: skip
 
 
@@ -37,9 +41,16 @@ def relevance_store_path(corpus_db: Path, tmp_path_factory: pytest.TempPathFacto
 
 def test_relevance_set_is_large_and_covers_every_kind() -> None:
     cases = load_cases()
-    assert len(cases) >= 60
+    assert len(cases) >= 150
     assert {c.kind for c in cases} == set(KINDS)
     assert len({c.query for c in cases}) == len(cases)
+    per_kind = Counter(c.kind for c in cases)
+    assert per_kind["asr-split"] + per_kind["asr-soundalike"] >= 15
+    assert min(per_kind["typo-long"], per_kind["captions"], per_kind["guest-question"]) >= 15
+    only = {episode_id for _, episode_id, _ in CAPTIONS_ONLY}
+    from_captions = [c for c in cases if c.expect and {e.episode for e in c.expect} <= only]
+    assert len(from_captions) >= 20
+    assert per_kind["guest-question"] >= 20
 
 
 async def test_recall_at_3_floors(relevance_store_path: Path) -> None:
