@@ -333,8 +333,7 @@ def _results_heading(
     label = label or quotes_label(first, last)
     if result.suggestion:
         shown = (
-            f"{label} for *{safe(result.suggestion, 200)}* "
-            f"(showing results for *{safe(result.suggestion, 200)}*; you typed "
+            f"{label} · showing results for *{safe(result.suggestion, 200)}* (you typed "
             f"“{safe(result.query, 200)}”)"
         )
         plain = (

@@ -198,7 +198,9 @@ def test_matched_via_and_suggestion_are_shown() -> None:
     # Hits found through a corrected word say which words were used, not "did you mean".
     assert "showing results for *scikit learn*" in shown and "Did you mean" not in shown
     # ...at the top, in the first line, which names the words the results are for
-    assert message.blocks[0]["elements"][0]["text"].startswith("Quote 1 for *scikit learn*")
+    assert message.blocks[0]["elements"][0]["text"].startswith(
+        "Quote 1 · showing results for *scikit learn*"
+    )
     nothing = render_nothing_found(SearchResult("argoo", (), suggestion="argo"), command="/ep")
     assert "Did you mean *argo*?" in nothing.blocks[0]["text"]["text"]
     [suggest, _dismiss] = nothing.buttons()
