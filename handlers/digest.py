@@ -11,6 +11,7 @@ handlers never import bot).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -218,20 +219,11 @@ def digest_text(
         out += ["", "MOST SHARED"]
         for q in digest.shared:
             times = "once" if q.count == 1 else f"{q.count} times"
-            who = f"{q.speaker}, " if q.speaker else ""
-            out.append(f"* “{esc(q.quote)}”")
-            out.append(f"  {esc(who + q.episode_title)}, {clock(q.start)} (shared {times})")
-            if q.url:
-                out.append(f"  {esc(q.url)}")
+            out += _plain_quote(q, f"shared {times}", esc)
     if digest.useful:
         out += ["", "ANSWERS PEOPLE FOUND USEFUL"]
         for u in digest.useful:
-            votes = "1 vote" if u.votes == 1 else f"{u.votes} votes"
-            who = f"{u.speaker}, " if u.speaker else ""
-            out.append(f"* “{esc(u.quote)}”")
-            out.append(f"  {esc(who + u.episode_title)}, {clock(u.start)} ({votes})")
-            if u.url:
-                out.append(f"  {esc(u.url)}")
+            out += _plain_quote(u, "1 vote" if u.votes == 1 else f"{u.votes} votes", esc)
     if digest.archive:
         a = digest.archive
         who = f"{a.speaker}, " if a.speaker else ""
@@ -344,3 +336,18 @@ def register(app, deps: Deps) -> None:  # noqa: ANN001 - slack_bolt.async_app.As
     """Nothing to listen for: ``digest`` is a row of the slash command's table
     (handlers/commands.py), and the scheduled posts run in bot/scheduler.py."""
     del app, deps
+
+
+def _plain_quote(
+    quote: SharedQuote | UsefulAnswer, count: str, esc: Callable[[str], str]
+) -> list[str]:
+    """A shared or useful quote as the plain-text digest lists it: the words, then who, where,
+    when and how often (``count``), then the link."""
+    who = f"{quote.speaker}, " if quote.speaker else ""
+    lines = [
+        f"* “{esc(quote.quote)}”",
+        f"  {esc(who + quote.episode_title)}, {clock(quote.start)} ({count})",
+    ]
+    if quote.url:
+        lines.append(f"  {esc(quote.url)}")
+    return lines
