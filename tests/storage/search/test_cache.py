@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 from pathlib import Path
 
@@ -137,3 +138,18 @@ async def test_a_new_inflected_word_is_found_before_the_cache_catches_up(
 
 def _states_cache(store: Store):  # noqa: ANN202
     return search_index._state(store).cache
+
+
+async def test_closing_the_store_during_a_rebuild_logs_no_error(
+    copy_db: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    serving = await Store.open(copy_db)
+    await search_cache(serving)
+    async with await Store.open(copy_db) as ingesting:
+        await ingest_file(ingesting, _captions(tmp_path, "z", WORD), overrides=EpisodeMeta(id="z"))
+    await search(serving, "argo")  # sees the change: a rebuild starts, waiting for quiet
+    task = search_index._state(serving).rebuild
+    assert task is not None and not task.done()
+    await serving.close()  # as serve does when it stops
+    await asyncio.wait_for(task, 10)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
