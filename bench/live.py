@@ -173,7 +173,11 @@ async def main() -> None:
             await search_cache(store)
             count = (await store.fetchone("SELECT count(*) FROM episodes"))[0]
             hours_ = (await store.fetchone("SELECT sum(duration) / 3600.0 FROM episodes"))[0]
-            print(f"catalogue: {count} episodes, {hours_:,.0f} h; searching at {args.rate:g}/s")
+            one, five, _ = os.getloadavg()
+            print(
+                f"catalogue: {count} episodes, {hours_:,.0f} h; searching at {args.rate:g}/s;"
+                f" load average {one:.1f} (5 min: {five:.1f}) on {os.cpu_count()} cores"
+            )
             searches, stop = Searches(store, args.rate), asyncio.Event()
             runner = asyncio.create_task(searches.run(stop))
             rounds = []
@@ -203,6 +207,10 @@ async def main() -> None:
         )
     all_found = all(hits == tried for _, _, _, hits, tried in rounds)
     print(f"every round's new words found: {'yes' if all_found else 'no'}")
+    one, five, _ = os.getloadavg()
+    print(
+        f"machine at the end: load average {one:.1f} (5 min: {five:.1f}) on {os.cpu_count()} cores"
+    )
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from dataclasses import dataclass
 
-from storage.db import Store
+from storage.db import Store, search_signature
 from storage.models import Chapter, Episode, EpisodeTiming
 
 _COLUMNS = (
@@ -161,6 +162,41 @@ def _name_words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+@dataclass(frozen=True)
+class _Names:
+    """Every guest's name and every title as words, read once per change of the catalogue
+    (every slash command asks whether its words name one: no reading and splitting all of
+    them each time)."""
+
+    signature: tuple
+    guests: list[tuple[str, frozenset[str]]]  # (name as stored, its words)
+    titles: list[tuple[str, list[str], list[str]]]  # (episode id, words, words before ":")
+
+
+_names_cache: weakref.WeakKeyDictionary[Store, _Names] = weakref.WeakKeyDictionary()
+
+
+async def _names(store: Store) -> _Names:
+    """The store's :class:`_Names`, read again only when its search signature has changed
+    (every insert, update or delete of an episode changes it)."""
+    signature = await search_signature(store)
+    cached = _names_cache.get(store)
+    if cached is not None and cached.signature == signature:
+        return cached
+    rows = await store.fetchall(
+        "SELECT DISTINCT g.value AS name FROM episodes e, json_each(e.guests) g"
+    )
+    guests = [
+        (r["name"], frozenset(_name_words(r["name"]))) for r in rows if isinstance(r["name"], str)
+    ]
+    titles = [
+        (r["id"], _name_words(r["title"]), _name_words(r["title"].split(":")[0]))
+        for r in await store.fetchall("SELECT id, title FROM episodes")
+    ]
+    names = _names_cache[store] = _Names(signature, guests, titles)
+    return names
+
+
 async def episodes_named(store: Store, words: str) -> list[Episode]:
     """The episodes ``words`` names outright: a guest's name, or an episode's whole title.
 
@@ -176,13 +212,11 @@ async def episodes_named(store: Store, words: str) -> list[Episode]:
     typed = _name_words(words)
     if not typed:
         return []
+    names = await _names(store)
     ids: list[str] = []
     if len(typed) <= MAX_NAME_WORDS:
-        rows = await store.fetchall(
-            "SELECT DISTINCT g.value AS name FROM episodes e, json_each(e.guests) g"
-        )
-        names = [r["name"] for r in rows if isinstance(r["name"], str)]
-        named = [n for n in names if set(typed) <= set(_name_words(n))]
+        wanted = set(typed)
+        named = [n for n, name_words in names.guests if wanted <= name_words]
         if named:
             found = await store.fetchall(
                 "SELECT DISTINCT e.id FROM episodes e, json_each(e.guests) g"
@@ -191,10 +225,7 @@ async def episodes_named(store: Store, words: str) -> list[Episode]:
             )
             ids = [r["id"] for r in found]
     if not ids:
-        for row in await store.fetchall("SELECT id, title FROM episodes"):
-            title = row["title"]
-            if typed == _name_words(title) or typed == _name_words(title.split(":")[0]):
-                ids.append(row["id"])
+        ids = [ep for ep, whole, before_colon in names.titles if typed in (whole, before_colon)]
     if not ids:
         return []
     rows = await store.fetchall(

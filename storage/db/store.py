@@ -124,6 +124,11 @@ class Store:
     def memory(self) -> bool:
         return self.path == ":memory:"
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has begun: background work on the store should end."""
+        return self._closed
+
     @classmethod
     async def open(
         cls,

@@ -380,7 +380,10 @@ class _Scorer:
         firsts |= {c[0] for c in plan.career if c}
         firsts |= {a.stems[0] for a in plan.exclude if a.stems}
         firsts |= {a.words[0] for g in self.scored_groups for a in g.alts if a.ambiguous}
-        self.wanted = {w for s in firsts for w in cache.words_of(s)} | firsts
+        # The words as typed too: a word newer than the cache (an ingest it has not caught up
+        # with yet) has no entry in words_of(), but its stem is known (plan stemmed it).
+        typed = {a.words[0] for g in self.scored_groups for a in g.alts if a.words}
+        self.wanted = {w for s in firsts for w in cache.words_of(s)} | firsts | typed
         # Word pairs as typed ("get into", "bootleg music"): passages that say them in the
         # same order read like what the member remembers.
         seq = plan.sequence

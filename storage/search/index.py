@@ -226,6 +226,8 @@ async def _rebuild(store: Store, state: _CacheState) -> None:
             now = await search_signature(store)
             signature = now if now == signature else await _settled_signature(store)
     except Exception:  # the old cache keeps serving; the next search tries again
+        if store.closed:  # closed meanwhile (serve stopping): nothing left to serve
+            return
         log.exception("search cache rebuild failed")
 
 

@@ -139,6 +139,19 @@ async def test_episodes_named_wants_the_whole_name(ask: Ask) -> None:
     assert devrel.id == "devrel-open-source-machine-learning"
 
 
+async def test_episodes_named_sees_a_guest_renamed_after_it_was_asked(ask: Ask) -> None:
+    # Names are read once and kept: a change to the catalogue must still show at once.
+    assert await episodes_named(ask.store, "zorba") == []
+    async with ask.store.transaction() as conn:
+        await conn.execute(
+            "UPDATE episodes SET guests = json('[\"Zorba Quill\"]') WHERE id = ?",
+            ("devrel-open-source-machine-learning",),
+        )
+    [named] = await episodes_named(ask.store, "Zorba")
+    assert named.id == "devrel-open-source-machine-learning"
+    assert await episodes_named(ask.store, "zorba") == [named]
+
+
 async def test_the_digest_lists_useful_answers_without_voters(
     ask: Ask, outbox: RecordingOutbox
 ) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 from pathlib import Path
 
@@ -117,3 +118,38 @@ async def test_a_rebuild_runs_off_the_loop_and_searches_use_the_last_cache(
             ticks += 1
         assert task.done() and ticks >= 3, ticks
         assert (await search(store, WORD)).hits[0].episode_id == "z"
+
+
+async def test_a_new_inflected_word_is_found_before_the_cache_catches_up(
+    copy_db: Path, tmp_path: Path
+) -> None:
+    # "zorbified" stems to "zorbifi": a word the cache has never seen, whose stem is not the
+    # word itself. Found right after the ingest, while searches still use the last cache.
+    word = "zorbified"
+    async with await Store.open(copy_db) as serving, await Store.open(copy_db) as ingesting:
+        await ingest_file(ingesting, _captions(tmp_path, "z", WORD), overrides=EpisodeMeta(id="z"))
+        old = await wait_for_search_cache(serving)
+        assert "z" in old.episodes and word not in old.words
+        await ingest_file(ingesting, _captions(tmp_path, "z", word), overrides=EpisodeMeta(id="z"))
+        found = await search(serving, word)
+        assert _states_cache(serving) is old, "still the cache from before the ingest"
+        assert [h.episode_id for h in found.hits][:1] == ["z"]
+
+
+def _states_cache(store: Store):  # noqa: ANN202
+    return search_index._state(store).cache
+
+
+async def test_closing_the_store_during_a_rebuild_logs_no_error(
+    copy_db: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    serving = await Store.open(copy_db)
+    await search_cache(serving)
+    async with await Store.open(copy_db) as ingesting:
+        await ingest_file(ingesting, _captions(tmp_path, "z", WORD), overrides=EpisodeMeta(id="z"))
+    await search(serving, "argo")  # sees the change: a rebuild starts, waiting for quiet
+    task = search_index._state(serving).rebuild
+    assert task is not None and not task.done()
+    await serving.close()  # as serve does when it stops
+    await asyncio.wait_for(task, 10)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
