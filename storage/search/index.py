@@ -19,6 +19,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from jellyfish import metaphone
+
 from storage.db import Store, porter_stems, read_search_vocabulary, search_signature
 from storage.models import EpisodeTiming
 from storage.search.query import STOP_WORDS, tokens
@@ -97,6 +99,25 @@ class SearchCache:
     chapter_titles: list[str] = field(default_factory=list)
     # Stem -> the chapters whose titles contain it.
     chapter_index: dict[str, array] = field(default_factory=dict)
+    # Metaphone key -> vocabulary words with that key, built on the first sound-alike look-up.
+    _sounds: dict[str, list[str]] | None = field(default=None, repr=False)
+    _two: list[str] | None = field(default=None, repr=False)
+
+    def sound_index(self) -> dict[str, list[str]]:
+        """Vocabulary words by how they sound (Metaphone), for names captions spell by ear
+        ("Marc" heard as "mark", "Andreessen" as "andreon")."""
+        if self._sounds is None:
+            by_key: dict[str, list[str]] = defaultdict(list)
+            for w in self.words:
+                if len(w) >= 3 and w.isalpha():
+                    by_key[metaphone(w)].append(w)
+            self._sounds = dict(by_key)
+        return self._sounds
+
+    def two_letter_words(self) -> list[str]:
+        if self._two is None:
+            self._two = [w for w in self.words if len(w) == 2 and w.isalpha()]
+        return self._two
 
     def episodes_with_word(self, word: str, *, prefix: bool, guests: bool = False) -> set[str]:
         """Episodes whose id, title or guests (or only guests) have ``word`` (or a word

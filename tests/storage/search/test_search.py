@@ -321,12 +321,41 @@ async def test_speech_recognition_errors_in_the_captions(captions_store: Store) 
     assert carrot.hits and all("vignettes" in h.quote for h in carrot.hits)
 
 
+async def test_names_the_captions_split_around_a_short_token(corpus_store: Store) -> None:
+    """Not in the glossary: "kdnuggets" heard as "KD nuggets", "pydata" as "Pi data" (a
+    two-letter token spelled by sound), "towardsdatascience" as three words."""
+    for query, heard in (
+        ("kdnuggets", "KD nuggets"),
+        ("pydata", "Pi data"),
+        ("towardsdatascience", "towards data science"),
+    ):
+        result = await search(corpus_store, f"episode:devrel-captions {query}", limit=5)
+        assert result.hits, query
+        assert all(heard.lower() in h.quote.lower() for h in result.hits), query
+        assert result.hits[0].matched_via == f"heard as “{heard.lower()}”", query
+
+
+async def test_names_the_captions_spell_by_sound(corpus_store: Store) -> None:
+    """ "Marc" heard as "Mark" (one Metaphone key); the typed spelling still counts first, and
+    a word that only rhymes or starts with other sounds does not stand in."""
+    result = await search(corpus_store, "Marc Andreessen sputnik moment", limit=3)
+    assert result.hits
+    first = result.hits[0]
+    assert first.episode_id == "deepseek-r1-garage" and "Sputnik Moment by Mark" in first.quote
+    assert (await search(corpus_store, "zzkubernetezz")).hits == ()
+    # "sputnik" is in the transcripts: it is not widened to "splunk".
+    sputnik = await search(corpus_store, "sputnik", limit=10)
+    assert sputnik.hits and all("sputnik" in h.quote.lower() for h in sputnik.hits)
+
+
 async def test_community_glossary_extends_the_builtin(
     captions_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The captions say "Ville toolos" for Ville Tuulos (Metaflow's creator, 19:55); only an
-    admin's glossary entry can connect the two."""
-    assert (await search(captions_store, "Ville Tuulos")).hits == ()
+    """The captions say "Ville toolos" for Ville Tuulos (Metaflow's creator, 19:55): found by
+    sound alone, and by the whole name once an admin's glossary entry says so."""
+    by_sound = await search(captions_store, "Ville Tuulos", limit=3)
+    assert by_sound.hits and "Ville toolos" in by_sound.hits[0].quote
+    assert by_sound.hits[0].matched_via == "sounds like “toolos”"
     glossary = tmp_path / "glossary.yaml"
     glossary.write_text("- term: Ville Tuulos\n  heard_as: [ville toolos]\n")
     monkeypatch.setenv("GLOSSARY_PATH", str(glossary))
