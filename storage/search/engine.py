@@ -55,6 +55,11 @@ CHAPTER_PASSAGES = 25
 # adds to the score; and the boost for a chapter title that says much of the query.
 FIELD_CHAPTER, FIELD_TITLE, FIELD_TOPIC = 0.7, 0.5, 0.4
 FIELD_SCORE = 0.5
+# ...and when only other passages of the episode say it ("patient questionnaires" in a
+# healthcare episode whose patients are named elsewhere), asked only when too little is found.
+FIELD_EPISODE = 0.3
+NEAR_EPISODES = 20
+LOOSE_SCORE = 0.5
 CHAPTER_BOOST = 0.5
 # "What did Hugo say about writing?": the named person saying it beats others saying it.
 SPEAKER_BOOST = 0.8
@@ -90,6 +95,7 @@ class Candidate:
     # Stems of the matched alternatives, each with its group's weight (for choosing the quote).
     matched: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
     via: list[str] = field(default_factory=list)
+    loose: bool = False  # counts only because its episode says a word elsewhere
 
 
 _COLUMNS = "p.id, p.episode_id, p.idx, p.start, p.end, p.speaker, p.chapter, p.text"
@@ -398,6 +404,12 @@ class _Scorer:
         # (group index, episode) pairs where evidence would decide an everyday-word match.
         self.pending: set[tuple[int, str]] = set()
         self.evidence: dict[int, set[str]] = {}
+        # (required group index, episode) pairs where the episode saying the word elsewhere
+        # would let a passage that lacks it count; and, once asked, which episodes do.
+        self.near: set[tuple[int, str]] = set()
+        self.episode_says: dict[int, set[str]] | None = None
+        # A number ("argo 5") is never taken as said by the episode: every episode says one.
+        self.numbers = [all(w.isdigit() for a in g.alts for w in a.words) for g in plan.required]
         # Which query groups each episode's title and topics hold, worked out per episode
         # when a candidate from it comes up.
         self.title_memo: dict[str, dict[int, float]] = {}
@@ -605,6 +617,7 @@ class _Scorer:
         if self.required:
             # A word the passage lacks still counts, for less, when the passage sits under a
             # chapter (or in an episode) titled with it: "pricing" covers a pricing chapter.
+            missing, c.loose = [], False
             for gi, g in enumerate(self.required):
                 if gi in in_text:
                     continue
@@ -613,10 +626,20 @@ class _Scorer:
                     FIELD_TITLE * title.get(gi, 0.0),
                     FIELD_TOPIC * topic.get(gi, 0.0),
                 )
+                if self.episode_says is not None and c.episode_id in self.episode_says.get(gi, ()):
+                    # It lets the passage count, not rank above those that say it.
+                    covered += g.idf * max(0.0, FIELD_EPISODE - field)
+                    c.loose = True
+                elif field < FIELD_EPISODE and not self.numbers[gi]:
+                    missing.append(gi)
                 covered += g.idf * field
                 # ...and adds to the score as if said once, at that field's weight.
                 text_score += FIELD_SCORE * g.idf * field
             c.coverage = covered / self.total
+            if c.coverage < MIN_COVERAGE and text_score and self.episode_says is None:
+                more = sum(self.required[gi].idf * FIELD_EPISODE for gi in missing)
+                if (covered + more) / self.total >= MIN_COVERAGE:
+                    self.near.update((gi, c.episode_id) for gi in missing)
         else:
             # Only names were asked for: their episodes and their words both answer.
             person = any(
@@ -648,7 +671,7 @@ class _Scorer:
             boost += PAIRS_BOOST * tm.pairs / self.pair_total
         if self.plan.career:
             boost += 0.2 * tm.career + 0.2 * self._chapter_is_career(c.chapter)
-        c.score = text_score / self.total + boost
+        c.score = (text_score / self.total + boost) * (LOOSE_SCORE if c.loose else 1.0)
         c.score *= smalltalk_weight(self.plan, self.cache, c.text, c.episode_id, c.speaker)
         if tm.length < SHORT_WORDS:
             c.score *= 0.6
@@ -869,12 +892,22 @@ async def _ranked(store: Store, cache: SearchCache, plan: Plan, want: int) -> li
             )
         scorer.pending.clear()
         scored = [c for c in retriever.found.values() if scorer.score(c)]
+    if len(scored) < want and scorer.near:
+        # Too little found: passages lacking a word their episode says elsewhere count too.
+        asked: dict[int, set[str]] = defaultdict(set)
+        for gi, ep in sorted(scorer.near)[: NEAR_EPISODES * len(required)]:
+            asked[gi].add(ep)
+        scorer.episode_says = {
+            gi: await _episodes_saying(store, cache, required[gi], eps)
+            for gi, eps in sorted(asked.items())
+        }
+        scored = [c for c in retriever.found.values() if scorer.score(c)]
     if not scored:
         return []
     # An episode that keeps coming back is about the query: a small boost per extra passage.
     per_episode: dict[str, int] = defaultdict(int)
     for c in scored:
-        per_episode[c.episode_id] += 1
+        per_episode[c.episode_id] += not c.loose
     for c in scored:
         c.score += 0.1 * min(1.0, (per_episode[c.episode_id] - 1) / 5)
     return _diversify(scored, plan, want)

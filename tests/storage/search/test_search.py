@@ -258,6 +258,19 @@ async def test_typos_are_corrected_from_the_vocabulary(corpus_store: Store) -> N
     assert result.hits[0].matched_via == "as “tensorflow”"
 
 
+async def test_two_typos_in_a_long_word(corpus_store: Store) -> None:
+    """Two edits in a twelve-letter word are corrected; and the passage that says it counts
+    though "patient" is said only elsewhere in its (healthcare) episode, ranked below any
+    passage saying both."""
+    result = await search(corpus_store, "patient questionares", limit=10)
+    assert result.suggestion == "patient questionnaires"
+    found = [h for h in result.hits if "questionnaires" in h.quote.lower()]
+    assert any(h.episode_id == "ai-in-healthcare-and-digital-therapeutics" for h in found)
+    says_both = [bool(re.search(r"\bpatient", h.quote, re.I)) for h in result.hits]
+    assert says_both == sorted(says_both, reverse=True)
+    assert all("questionnaire" in h.quote.lower() for h in result.hits)
+
+
 async def test_short_words_are_not_rewritten(corpus_store: Store) -> None:
     work = await search(corpus_store, "work", limit=10)
     assert work.hits and work.suggestion is None
