@@ -55,6 +55,7 @@ CHAPTER_PASSAGES = 25
 # adds to the score; and the boost for a chapter title that says much of the query.
 FIELD_CHAPTER, FIELD_TITLE, FIELD_TOPIC = 0.7, 0.5, 0.4
 FIELD_SCORE = 0.5
+FIELD_BEST = max(FIELD_CHAPTER, FIELD_TITLE, FIELD_TOPIC)
 # ...and when only other passages of the episode say it ("patient questionnaires" in a
 # healthcare episode whose patients are named elsewhere), asked only when too little is found.
 FIELD_EPISODE = 0.3
@@ -379,6 +380,16 @@ class _Scorer:
         self.scored_groups = [g for g in plan.groups if g.role != Role.NAME or not self.required]
         self.meta_groups = self.required or plan.groups
         self.total = sum(g.idf for g in self.meta_groups) or 1.0
+        # Episodes whose title / topics hold any of the query's stems: the others hold no
+        # group, without looking (a relaxed query brings candidates from hundreds of episodes).
+        meta_stems = {
+            s for g in self.meta_groups for a in g.alts if not a.ambiguous for s in a.stems
+        }
+        self.title_eps: set[str] = set()
+        self.topic_eps: set[str] = set()
+        for stem in meta_stems:
+            self.title_eps |= cache.title_index.get(stem, set())
+            self.topic_eps |= cache.topic_index.get(stem, set())
         self.names = [g for g in plan.groups if g.role == Role.NAME]
         # Surface words worth looking at: those whose stem starts an alternative or context.
         firsts = {a.stems[0] for g in self.scored_groups for a in g.alts if a.stems}
@@ -408,6 +419,7 @@ class _Scorer:
         # would let a passage that lacks it count; and, once asked, which episodes do.
         self.near: set[tuple[int, str]] = set()
         self.episode_says: dict[int, set[str]] | None = None
+        self.near_ids: set[int] = set()
         # A number ("argo 5") is never taken as said by the episode: every episode says one.
         self.numbers = [all(w.isdigit() for a in g.alts for w in a.words) for g in plan.required]
         # Which query groups each episode's title and topics hold, worked out per episode
@@ -423,6 +435,8 @@ class _Scorer:
         return min(1.0, got / self.total)
 
     def title_groups(self, episode_id: str) -> dict[int, float]:
+        if episode_id not in self.title_eps:
+            return {}
         got = self.title_memo.get(episode_id)
         if got is None:
             info = self.cache.episodes[episode_id]
@@ -430,6 +444,8 @@ class _Scorer:
         return got
 
     def topic_groups(self, episode_id: str) -> dict[int, float]:
+        if episode_id not in self.topic_eps:
+            return {}
         got = self.topic_memo.get(episode_id)
         if got is None:
             got = {}
@@ -610,6 +626,12 @@ class _Scorer:
             if via and g.role != Role.NAME:
                 c.via.append(via)
             hit_positions.append(sorted(positions))
+        if self.required:
+            # Cheap bound first: even if every word it lacks were in its chapter's title, the
+            # passage would cover too little (most candidates of a relaxed query stop here).
+            lacking = sum(g.idf for gi, g in enumerate(self.required) if gi not in in_text)
+            if (covered + FIELD_BEST * lacking) / self.total < MIN_COVERAGE:
+                return False
         c.chapter = c.chapter or self.cache.chapter_at(c.episode_id, c.start)
         chapter = self._chapter_groups(c.chapter)
         title = self.title_groups(c.episode_id)
@@ -640,6 +662,7 @@ class _Scorer:
                 more = sum(self.required[gi].idf * FIELD_EPISODE for gi in missing)
                 if (covered + more) / self.total >= MIN_COVERAGE:
                     self.near.update((gi, c.episode_id) for gi in missing)
+                    self.near_ids.add(c.id)
         else:
             # Only names were asked for: their episodes and their words both answer.
             person = any(
@@ -901,7 +924,10 @@ async def _ranked(store: Store, cache: SearchCache, plan: Plan, want: int) -> li
             gi: await _episodes_saying(store, cache, required[gi], eps)
             for gi, eps in sorted(asked.items())
         }
-        scored = [c for c in retriever.found.values() if scorer.score(c)]
+        # Only the near misses can change; the rest keep their scores.
+        done = {c.id for c in scored}
+        near = scorer.near_ids - done
+        scored += [c for c in retriever.found.values() if c.id in near and scorer.score(c)]
     if not scored:
         return []
     # An episode that keeps coming back is about the query: a small boost per extra passage.
