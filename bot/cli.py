@@ -8,26 +8,35 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
 from storage.catalogue import deep_link, list_episodes
 from storage.clock import Clock, clock
 from storage.db import Store, StoreError
-from storage.ingest import (
-    FORMATS,
-    IngestError,
-    IngestReport,
-    Outcome,
-    ParseError,
-    episodes_from,
-    ingest_feed,
-    ingest_paths,
-    meta_from_flags,
-    remove_episodes,
-)
 from storage.search import search, syntax_line
 
+# storage.ingest (parsers, feeds, HTTP) is imported by the commands that ingest or remove,
+# so a one-off `search` does not pay for it.
+if TYPE_CHECKING:
+    from storage.ingest import IngestReport
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+class _Formats:
+    """The ingest formats, for ``--format``'s choices: looked up only when an ingest command
+    line is checked or its help shown."""
+
+    def __contains__(self, name: object) -> bool:
+        from storage.ingest import FORMATS
+
+        return name in FORMATS
+
+    def __iter__(self):  # noqa: ANN204
+        from storage.ingest import FORMATS
+
+        return iter(sorted(FORMATS))
 
 
 def _progress(enabled: bool):
@@ -46,6 +55,15 @@ def _progress(enabled: bool):
 
 
 async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.ingest import (
+        IngestError,
+        Outcome,
+        ParseError,
+        ingest_feed,
+        ingest_paths,
+        meta_from_flags,
+    )
+
     try:
         overrides = meta_from_flags(
             title=args.title, url=args.url, guests=args.guest or (), date=args.date,
@@ -121,6 +139,7 @@ async def _announce_added(store: Store, settings: Settings, report) -> int:  # n
     """Announce the episodes this ingest added; the number posted, or -1 if a post failed."""
     from bot.app import build_client
     from bot.scheduler import ANNOUNCE_BATCH, Poster, PostStatus
+    from storage.ingest import Outcome
 
     added = [o.episode_id for o in report.of(Outcome.ADDED) if o.episode_id]
     poster = Poster.from_settings(store, build_client(settings), settings)
@@ -225,6 +244,8 @@ async def cmd_episodes(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     """``episodes remove ID...`` / ``episodes remove --demo``: asks first unless ``--yes``."""
+    from storage.ingest import episodes_from, remove_episodes
+
     action, *ids = args.action or [""]
     if action != "remove":
         print(
@@ -426,6 +447,8 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
 async def seed_demo(store: Store, settings: Settings) -> str:
     """``make run``'s demo show: into an empty (or demo-only) database, and never once Slack
     tokens are set (a real workspace must not search a made-up show). Returns what to say."""
+    from storage.ingest import episodes_from, ingest_paths
+
     db = settings.database_path
     episodes = await list_episodes(store)
     demo = await episodes_from(store, EXAMPLES)
@@ -481,7 +504,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("ingest", cmd_ingest, "ingest transcript files or folders (recursively), or feeds")
     p.add_argument("paths", nargs="+", metavar="PATH|FEED_URL")
-    p.add_argument("--format", choices=sorted(FORMATS), help="skip detection, use this format")
+    p.add_argument(
+        "--format", choices=_Formats(), metavar="FORMAT",
+        help="skip detection, use this format: %(choices)s",
+    )  # fmt: skip
     p.add_argument("--title", help="episode title (for bare transcripts)")
     p.add_argument("--url", help="episode URL: YouTube, or an audio/video file")
     p.add_argument("--guest", action="append", help="guest full name (repeatable)")

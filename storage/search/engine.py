@@ -55,6 +55,12 @@ CHAPTER_PASSAGES = 25
 # adds to the score; and the boost for a chapter title that says much of the query.
 FIELD_CHAPTER, FIELD_TITLE, FIELD_TOPIC = 0.7, 0.5, 0.4
 FIELD_SCORE = 0.5
+FIELD_BEST = max(FIELD_CHAPTER, FIELD_TITLE, FIELD_TOPIC)
+# ...and when only other passages of the episode say it ("patient questionnaires" in a
+# healthcare episode whose patients are named elsewhere), asked only when too little is found.
+FIELD_EPISODE = 0.3
+NEAR_EPISODES = 20
+LOOSE_SCORE = 0.5
 CHAPTER_BOOST = 0.5
 # "What did Hugo say about writing?": the named person saying it beats others saying it.
 SPEAKER_BOOST = 0.8
@@ -90,6 +96,7 @@ class Candidate:
     # Stems of the matched alternatives, each with its group's weight (for choosing the quote).
     matched: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
     via: list[str] = field(default_factory=list)
+    loose: bool = False  # counts only because its episode says a word elsewhere
 
 
 _COLUMNS = "p.id, p.episode_id, p.idx, p.start, p.end, p.speaker, p.chapter, p.text"
@@ -373,6 +380,16 @@ class _Scorer:
         self.scored_groups = [g for g in plan.groups if g.role != Role.NAME or not self.required]
         self.meta_groups = self.required or plan.groups
         self.total = sum(g.idf for g in self.meta_groups) or 1.0
+        # Episodes whose title / topics hold any of the query's stems: the others hold no
+        # group, without looking (a relaxed query brings candidates from hundreds of episodes).
+        meta_stems = {
+            s for g in self.meta_groups for a in g.alts if not a.ambiguous for s in a.stems
+        }
+        self.title_eps: set[str] = set()
+        self.topic_eps: set[str] = set()
+        for stem in meta_stems:
+            self.title_eps |= cache.title_index.get(stem, set())
+            self.topic_eps |= cache.topic_index.get(stem, set())
         self.names = [g for g in plan.groups if g.role == Role.NAME]
         # Surface words worth looking at: those whose stem starts an alternative or context.
         firsts = {a.stems[0] for g in self.scored_groups for a in g.alts if a.stems}
@@ -401,6 +418,13 @@ class _Scorer:
         # (group index, episode) pairs where evidence would decide an everyday-word match.
         self.pending: set[tuple[int, str]] = set()
         self.evidence: dict[int, set[str]] = {}
+        # (required group index, episode) pairs where the episode saying the word elsewhere
+        # would let a passage that lacks it count; and, once asked, which episodes do.
+        self.near: set[tuple[int, str]] = set()
+        self.episode_says: dict[int, set[str]] | None = None
+        self.near_ids: set[int] = set()
+        # A number ("argo 5") is never taken as said by the episode: every episode says one.
+        self.numbers = [all(w.isdigit() for a in g.alts for w in a.words) for g in plan.required]
         # Which query groups each episode's title and topics hold, worked out per episode
         # when a candidate from it comes up.
         self.title_memo: dict[str, dict[int, float]] = {}
@@ -414,6 +438,8 @@ class _Scorer:
         return min(1.0, got / self.total)
 
     def title_groups(self, episode_id: str) -> dict[int, float]:
+        if episode_id not in self.title_eps:
+            return {}
         got = self.title_memo.get(episode_id)
         if got is None:
             info = self.cache.episodes[episode_id]
@@ -421,6 +447,8 @@ class _Scorer:
         return got
 
     def topic_groups(self, episode_id: str) -> dict[int, float]:
+        if episode_id not in self.topic_eps:
+            return {}
         got = self.topic_memo.get(episode_id)
         if got is None:
             got = {}
@@ -601,6 +629,12 @@ class _Scorer:
             if via and g.role != Role.NAME:
                 c.via.append(via)
             hit_positions.append(sorted(positions))
+        if self.required:
+            # Cheap bound first: even if every word it lacks were in its chapter's title, the
+            # passage would cover too little (most candidates of a relaxed query stop here).
+            lacking = sum(g.idf for gi, g in enumerate(self.required) if gi not in in_text)
+            if (covered + FIELD_BEST * lacking) / self.total < MIN_COVERAGE:
+                return False
         c.chapter = c.chapter or self.cache.chapter_at(c.episode_id, c.start)
         chapter = self._chapter_groups(c.chapter)
         title = self.title_groups(c.episode_id)
@@ -608,6 +642,7 @@ class _Scorer:
         if self.required:
             # A word the passage lacks still counts, for less, when the passage sits under a
             # chapter (or in an episode) titled with it: "pricing" covers a pricing chapter.
+            missing, c.loose = [], False
             for gi, g in enumerate(self.required):
                 if gi in in_text:
                     continue
@@ -616,10 +651,21 @@ class _Scorer:
                     FIELD_TITLE * title.get(gi, 0.0),
                     FIELD_TOPIC * topic.get(gi, 0.0),
                 )
+                if self.episode_says is not None and c.episode_id in self.episode_says.get(gi, ()):
+                    # It lets the passage count, not rank above those that say it.
+                    covered += g.idf * max(0.0, FIELD_EPISODE - field)
+                    c.loose = True
+                elif field < FIELD_EPISODE and not self.numbers[gi]:
+                    missing.append(gi)
                 covered += g.idf * field
                 # ...and adds to the score as if said once, at that field's weight.
                 text_score += FIELD_SCORE * g.idf * field
             c.coverage = covered / self.total
+            if c.coverage < MIN_COVERAGE and text_score and self.episode_says is None:
+                more = sum(self.required[gi].idf * FIELD_EPISODE for gi in missing)
+                if (covered + more) / self.total >= MIN_COVERAGE:
+                    self.near.update((gi, c.episode_id) for gi in missing)
+                    self.near_ids.add(c.id)
         else:
             # Only names were asked for: their episodes and their words both answer.
             person = any(
@@ -651,7 +697,7 @@ class _Scorer:
             boost += PAIRS_BOOST * tm.pairs / self.pair_total
         if self.plan.career:
             boost += 0.2 * tm.career + 0.2 * self._chapter_is_career(c.chapter)
-        c.score = text_score / self.total + boost
+        c.score = (text_score / self.total + boost) * (LOOSE_SCORE if c.loose else 1.0)
         c.score *= smalltalk_weight(self.plan, self.cache, c.text, c.episode_id, c.speaker)
         if tm.length < SHORT_WORDS:
             c.score *= 0.6
@@ -872,12 +918,25 @@ async def _ranked(store: Store, cache: SearchCache, plan: Plan, want: int) -> li
             )
         scorer.pending.clear()
         scored = [c for c in retriever.found.values() if scorer.score(c)]
+    if len(scored) < want and scorer.near:
+        # Too little found: passages lacking a word their episode says elsewhere count too.
+        asked: dict[int, set[str]] = defaultdict(set)
+        for gi, ep in sorted(scorer.near)[: NEAR_EPISODES * len(required)]:
+            asked[gi].add(ep)
+        scorer.episode_says = {
+            gi: await _episodes_saying(store, cache, required[gi], eps)
+            for gi, eps in sorted(asked.items())
+        }
+        # Only the near misses can change; the rest keep their scores.
+        done = {c.id for c in scored}
+        near = scorer.near_ids - done
+        scored += [c for c in retriever.found.values() if c.id in near and scorer.score(c)]
     if not scored:
         return []
     # An episode that keeps coming back is about the query: a small boost per extra passage.
     per_episode: dict[str, int] = defaultdict(int)
     for c in scored:
-        per_episode[c.episode_id] += 1
+        per_episode[c.episode_id] += not c.loose
     for c in scored:
         c.score += 0.1 * min(1.0, (per_episode[c.episode_id] - 1) / 5)
     return _diversify(scored, plan, want)

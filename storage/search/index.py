@@ -19,6 +19,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from jellyfish import metaphone
+
 from storage.db import Store, porter_stems, read_search_vocabulary, search_signature
 from storage.models import EpisodeTiming
 from storage.search.query import STOP_WORDS, tokens
@@ -97,6 +99,26 @@ class SearchCache:
     chapter_titles: list[str] = field(default_factory=list)
     # Stem -> the chapters whose titles contain it.
     chapter_index: dict[str, array] = field(default_factory=dict)
+    # Metaphone key -> vocabulary words with that key, built on the first sound-alike look-up.
+    _sounds: dict[str, list[str]] | None = field(default=None, repr=False)
+    _two: list[str] | None = field(default=None, repr=False)
+    _title_stems: dict[int, tuple[str, ...]] = field(default_factory=dict, repr=False)
+
+    def sound_index(self) -> dict[str, list[str]]:
+        """Vocabulary words by how they sound (Metaphone), for names captions spell by ear
+        ("Marc" heard as "mark", "Andreessen" as "andreon")."""
+        if self._sounds is None:
+            by_key: dict[str, list[str]] = defaultdict(list)
+            for w in self.words:
+                if len(w) >= 3 and w.isalpha():
+                    by_key[metaphone(w)].append(w)
+            self._sounds = dict(by_key)
+        return self._sounds
+
+    def two_letter_words(self) -> list[str]:
+        if self._two is None:
+            self._two = [w for w in self.words if len(w) == 2 and w.isalpha()]
+        return self._two
 
     def episodes_with_word(self, word: str, *, prefix: bool, guests: bool = False) -> set[str]:
         """Episodes whose id, title or guests (or only guests) have ``word`` (or a word
@@ -116,7 +138,13 @@ class SearchCache:
         return self.chapter_titles[self.chapter_title_id[k]]
 
     def chapter_stems(self, k: int) -> tuple[str, ...]:
-        return tuple(self.stem.get(w, w) for w in tokens(self.chapter_title(k)))
+        # Memoised by title: every query that reaches a chapter by its title words asks again.
+        title_id = self.chapter_title_id[k]
+        got = self._title_stems.get(title_id)
+        if got is None:
+            title = self.chapter_titles[title_id]
+            got = self._title_stems[title_id] = tuple(self.stem.get(w, w) for w in tokens(title))
+        return got
 
     def chapter_span(self, k: int) -> tuple[str, float, float]:
         """Episode, start and end second of chapter ``k`` (the end: the next one's start)."""
@@ -277,29 +305,34 @@ def _is_name(speaker: str) -> bool:
 async def build_cache(store: Store, signature: tuple) -> SearchCache:
     """Read what search needs (a few small queries), then assemble it in a worker thread so
     the serving loop keeps answering while a big show's cache is put together."""
-    vocabulary = await read_search_vocabulary(store, signature)
+    # The reads are independent: the store's pool of readers runs them side by side.
+    vocabulary, ranges, avg, speakers, episodes, chapters, people = await asyncio.gather(
+        read_search_vocabulary(store, signature),
+        store.fetchall(
+            "SELECT episode_id, min(id), max(id), count(*) FROM passages GROUP BY episode_id"
+        ),
+        store.fetchone(
+            "SELECT avg(word_end - word_start) FROM (SELECT word_end, word_start"
+            " FROM passages LIMIT 50000)"
+        ),
+        store.fetchall("SELECT episode_id, speaker FROM search_speakers"),
+        store.fetchall(
+            "SELECT id, title, guests, date, url, topics, season, number, timing FROM episodes"
+        ),
+        store.fetchall("SELECT episode_id, title, start FROM chapters ORDER BY episode_id, idx"),
+        store.fetchall("SELECT name FROM people"),
+    )
     if vocabulary is None:  # not persisted yet, or stale: the word index itself
         rows = await store.fetchall("SELECT term, doc FROM search_words_vocab")
         vocabulary = [(r[0], None, r[1]) for r in rows]
     facts = _Facts(
         vocabulary=vocabulary,
-        ranges=await store.fetchall(
-            "SELECT episode_id, min(id), max(id), count(*) FROM passages GROUP BY episode_id"
-        ),
-        avg_words=(
-            await store.fetchone(
-                "SELECT avg(word_end - word_start) FROM (SELECT word_end, word_start"
-                " FROM passages LIMIT 50000)"
-            )
-        )[0],
-        speakers=await store.fetchall("SELECT episode_id, speaker FROM search_speakers"),
-        episodes=await store.fetchall(
-            "SELECT id, title, guests, date, url, topics, season, number, timing FROM episodes"
-        ),
-        chapters=await store.fetchall(
-            "SELECT episode_id, title, start FROM chapters ORDER BY episode_id, idx"
-        ),
-        people=[r[0] for r in await store.fetchall("SELECT name FROM people")],
+        ranges=ranges,
+        avg_words=avg[0],
+        speakers=speakers,
+        episodes=episodes,
+        chapters=chapters,
+        people=[r[0] for r in people],
     )
     loop = asyncio.get_running_loop()
 
@@ -369,8 +402,10 @@ def _assemble(facts: _Facts, signature: tuple, stem) -> SearchCache:  # noqa: AN
         meta_words.update(tokens(r["title"]))
         for topic in _json_list(r["topics"]):
             meta_words.update(tokens(topic))
-    for title in cache.chapter_titles:
-        meta_words.update(tokens(title))
+    # Chapter titles are tokenised once, here, for their stems below.
+    title_tokens = [tokens(title) for title in cache.chapter_titles]
+    for words in title_tokens:
+        meta_words.update(words)
     known = {w: s for w, s, _ in facts.vocabulary if s is not None}
     cache.stem = known
     missing = [w for w in cache.words if w not in known]
@@ -452,7 +487,10 @@ def _assemble(facts: _Facts, signature: tuple, stem) -> SearchCache:  # noqa: AN
     cache.title_index = dict(title_index)
     cache.topic_index = dict(topic_index)
     # Stem -> chapters, one pass over the distinct titles then one over the chapters.
-    title_stem_sets = [frozenset(stems_of(t)) for t in cache.chapter_titles]
+    stem_of = cache.stem.get
+    title_stems = [tuple(stem_of(w, w) for w in words) for words in title_tokens]
+    cache._title_stems = dict(enumerate(title_stems))
+    title_stem_sets = [frozenset(t) for t in title_stems]
     chapter_index: dict[str, array] = {}
     for k, tid in enumerate(cache.chapter_title_id):
         for s in title_stem_sets[tid]:

@@ -13,8 +13,9 @@ import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from jellyfish import metaphone
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Levenshtein
 
 from storage.db import Store
 from storage.search.glossary import Glossary, GlossaryEntry
@@ -35,6 +36,12 @@ COMMON_SHARE = 0.03
 # A name word must be rarer than this in the text to be taken as a name (not "will", "mark").
 NAME_MAX_SHARE = 0.03
 MAX_GROUPS = 24
+# Split-word alternatives kept per word ("kd nuggets", "pi data").
+SPLIT_ALTS = 3
+# A word in at most this many passages also matches the words that sound like it; and how
+# alike (rapidfuzz ratio) their letters must be.
+SOUND_MAX_DF = 2
+SOUND_MIN_RATIO = 65
 MAX_WORD_CHARS = 40
 
 
@@ -499,6 +506,9 @@ def _term_group(cache: SearchCache, term: Term, plan: Plan, n: int) -> Group:
         for fix, _, fix_df in close_words(cache, word, auto)[:1]:
             if fix_df >= 50 * df:
                 alts.append(Alt((fix,), weight=0.85, via=f"as “{fix}”"))
+    if len(word) >= 4 and df <= SOUND_MAX_DF and word.isalpha():
+        have = {a.words for a in alts}
+        alts.extend(a for a in _sound_alikes(cache, word, unknown=not known) if a.words not in have)
     if len(word) >= 6 and df < COMMON_SHARE * n and not word.isdigit():
         alts.extend(_splits(cache, word))
     return Group(term.raw, alts, role=role)
@@ -566,14 +576,93 @@ def _joined_name(cache: SearchCache, terms: list[Term], i: int) -> tuple[int, Gr
 
 
 def _splits(cache: SearchCache, word: str) -> list[Alt]:
-    """ "metaflow" -> "meta flow": ways captions write one word as two."""
-    found = []
+    """ "metaflow" -> "meta flow", "kdnuggets" -> "kd nuggets", "pydata" -> "pi data",
+    "towardsdatascience" -> "towards data science": ways captions write one word as several.
+
+    A two-letter head is also tried as the two-letter words that sound like it ("py" / "pi"),
+    and needs to be in the transcripts only once (captions say "KD" rarely); the phrase match
+    that follows keeps it precise."""
+    found: list[tuple[int, tuple[str, ...]]] = []
+    for k in range(2, len(word) - 2):
+        a, b = word[:k], word[k:]
+        if a in STOP_WORDS or b in STOP_WORDS:
+            continue
+        db = cache.words.get(b, 0)
+        if db < 2:
+            continue
+        heads = _short_heads(cache, a) if k == 2 else [a]
+        for head in heads:
+            da = cache.words.get(head, 0)
+            if da >= (1 if k == 2 else 2):
+                found.append((min(da, db), (head, b)))
+    if len(word) >= 12:
+        for k in range(3, len(word) - 5):
+            a = word[:k]
+            da = cache.words.get(a, 0)
+            if a in STOP_WORDS or da < 2:
+                continue
+            for _, rest in _known_pairs(cache, word[k:]):
+                found.append((min(da, *(cache.words[r] for r in rest)), (a, *rest)))
+    found.sort(reverse=True)
+    return [
+        Alt(words, weight=0.9, via=f"heard as “{' '.join(words)}”")
+        for _, words in found[:SPLIT_ALTS]
+    ]
+
+
+def _known_pairs(cache: SearchCache, word: str) -> list[tuple[int, tuple[str, str]]]:
+    out = []
     for k in range(3, len(word) - 2):
         a, b = word[:k], word[k:]
         if a in STOP_WORDS or b in STOP_WORDS:
             continue
         da, db = cache.words.get(a, 0), cache.words.get(b, 0)
         if da >= 2 and db >= 2:
-            found.append((min(da, db), a, b))
-    found.sort(reverse=True)
-    return [Alt((a, b), weight=0.9, via=f"heard as “{a} {b}”") for _, a, b in found[:2]]
+            out.append((min(da, db), (a, b)))
+    return out
+
+
+def _short_heads(cache: SearchCache, head: str) -> list[str]:
+    """A two-letter head and the two-letter words that sound like it ("py": pi)."""
+    key = metaphone(head)
+    out = [head]
+    for w in cache.sound_index().get(key, ()) if len(head) >= 3 else _two_letter(cache, key):
+        if w != head and w[0] == head[0] and w not in STOP_WORDS:
+            out.append(w)
+    return out[:3]
+
+
+def _two_letter(cache: SearchCache, key: str) -> list[str]:
+    return [w for w in cache.two_letter_words() if metaphone(w) == key]
+
+
+def _sound_alikes(cache: SearchCache, word: str, *, unknown: bool) -> list[Alt]:
+    """Vocabulary words that sound like ``word`` and are spelled much like it: a name the
+    captions spell by ear ("Marc" as "mark", "Andreessen" as "andreon", "Kaggle" as "cagle").
+
+    Same Metaphone key, or (for a word the transcripts never say, with a key of five sounds or
+    more) one sound apart, and letters at least SOUND_MIN_RATIO alike: a word that only rhymes
+    ("sputnik", "splunk") does not stand in."""
+    key = metaphone(word)
+    if len(key) < 2:
+        return []
+    sounds = cache.sound_index()
+    keys = [(key, 0)]
+    if unknown and len(key) >= 5:
+        near = process.extract(
+            key, list(sounds), scorer=Levenshtein.distance, score_cutoff=1, limit=20
+        )
+        # Like typos past one edit, a sound-alike keeps its first sound.
+        keys += [(k, 1) for k, d, _ in near if d == 1 and k[0] == key[0]]
+    found = []
+    for k, apart in keys:
+        for w in sounds.get(k, ()):
+            if w == word or w in STOP_WORDS:
+                continue
+            if apart and w[0] != word[0]:  # "zorbification" is not "certification"
+                continue
+            alike = fuzz.ratio(word, w)
+            if alike >= SOUND_MIN_RATIO + 10 * apart:
+                found.append((apart, -alike, -cache.words.get(w, 0), w))
+    found.sort()
+    return [Alt((w,), weight=0.8, via=f"sounds like “{w}”") for *_, w in found[:2]]

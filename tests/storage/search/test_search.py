@@ -258,6 +258,19 @@ async def test_typos_are_corrected_from_the_vocabulary(corpus_store: Store) -> N
     assert result.hits[0].matched_via == "as “tensorflow”"
 
 
+async def test_two_typos_in_a_long_word(corpus_store: Store) -> None:
+    """Two edits in a twelve-letter word are corrected; and the passage that says it counts
+    though "patient" is said only elsewhere in its (healthcare) episode, ranked below any
+    passage saying both."""
+    result = await search(corpus_store, "patient questionares", limit=10)
+    assert result.suggestion == "patient questionnaires"
+    found = [h for h in result.hits if "questionnaires" in h.quote.lower()]
+    assert any(h.episode_id == "ai-in-healthcare-and-digital-therapeutics" for h in found)
+    says_both = [bool(re.search(r"\bpatient", h.quote, re.I)) for h in result.hits]
+    assert says_both == sorted(says_both, reverse=True)
+    assert all("questionnaire" in h.quote.lower() for h in result.hits)
+
+
 async def test_short_words_are_not_rewritten(corpus_store: Store) -> None:
     work = await search(corpus_store, "work", limit=10)
     assert work.hits and work.suggestion is None
@@ -321,12 +334,41 @@ async def test_speech_recognition_errors_in_the_captions(captions_store: Store) 
     assert carrot.hits and all("vignettes" in h.quote for h in carrot.hits)
 
 
+async def test_names_the_captions_split_around_a_short_token(corpus_store: Store) -> None:
+    """Not in the glossary: "kdnuggets" heard as "KD nuggets", "pydata" as "Pi data" (a
+    two-letter token spelled by sound), "towardsdatascience" as three words."""
+    for query, heard in (
+        ("kdnuggets", "KD nuggets"),
+        ("pydata", "Pi data"),
+        ("towardsdatascience", "towards data science"),
+    ):
+        result = await search(corpus_store, f"episode:devrel-captions {query}", limit=5)
+        assert result.hits, query
+        assert all(heard.lower() in h.quote.lower() for h in result.hits), query
+        assert result.hits[0].matched_via == f"heard as “{heard.lower()}”", query
+
+
+async def test_names_the_captions_spell_by_sound(corpus_store: Store) -> None:
+    """ "Marc" heard as "Mark" (one Metaphone key); the typed spelling still counts first, and
+    a word that only rhymes or starts with other sounds does not stand in."""
+    result = await search(corpus_store, "Marc Andreessen sputnik moment", limit=3)
+    assert result.hits
+    first = result.hits[0]
+    assert first.episode_id == "deepseek-r1-garage" and "Sputnik Moment by Mark" in first.quote
+    assert (await search(corpus_store, "zzkubernetezz")).hits == ()
+    # "sputnik" is in the transcripts: it is not widened to "splunk".
+    sputnik = await search(corpus_store, "sputnik", limit=10)
+    assert sputnik.hits and all("sputnik" in h.quote.lower() for h in sputnik.hits)
+
+
 async def test_community_glossary_extends_the_builtin(
     captions_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The captions say "Ville toolos" for Ville Tuulos (Metaflow's creator, 19:55); only an
-    admin's glossary entry can connect the two."""
-    assert (await search(captions_store, "Ville Tuulos")).hits == ()
+    """The captions say "Ville toolos" for Ville Tuulos (Metaflow's creator, 19:55): found by
+    sound alone, and by the whole name once an admin's glossary entry says so."""
+    by_sound = await search(captions_store, "Ville Tuulos", limit=3)
+    assert by_sound.hits and "Ville toolos" in by_sound.hits[0].quote
+    assert by_sound.hits[0].matched_via == "sounds like “toolos”"
     glossary = tmp_path / "glossary.yaml"
     glossary.write_text("- term: Ville Tuulos\n  heard_as: [ville toolos]\n")
     monkeypatch.setenv("GLOSSARY_PATH", str(glossary))
