@@ -387,7 +387,7 @@ async def test_a_locked_database_costs_the_log_line_never_the_answer(
     import sqlite3
 
     await bot.store.conn.execute("PRAGMA busy_timeout = 50")  # the writer gives up quickly
-    blocker = sqlite3.connect(bot_db, isolation_level=None, timeout=30)  # waits out the bot
+    blocker = sqlite3.connect(bot_db, isolation_level=None, timeout=30, check_same_thread=False)
     blocker.execute("BEGIN EXCLUSIVE")  # another process writing, for longer than that
     try:
         with caplog.at_level(logging.WARNING, logger="episode_bot"):
@@ -416,7 +416,7 @@ async def test_a_mention_waits_out_a_short_lock_and_gets_a_polite_word_for_a_lon
     import sqlite3
 
     await bot.store.conn.execute("PRAGMA busy_timeout = 50")
-    blocker = sqlite3.connect(bot_db, isolation_level=None, timeout=30)  # waits out the bot
+    blocker = sqlite3.connect(bot_db, isolation_level=None, timeout=30, check_same_thread=False)
     blocker.execute("BEGIN EXCLUSIVE")
     # Released while the claim is still retrying: the mention is answered as usual.
     asyncio.get_running_loop().call_later(0.2, blocker.execute, "ROLLBACK")
@@ -425,7 +425,9 @@ async def test_a_mention_waits_out_a_short_lock_and_gets_a_polite_word_for_a_lon
     assert "argo" in everything(post.args).lower()
     assert await bot.store.fetchone("SELECT 1 FROM events_seen WHERE event_id = 'EvShort'")
     # Held for longer than every retry: a private "busy", never "database is locked".
-    blocker.execute("BEGIN EXCLUSIVE")
+    # (Taken off the event loop: the bot's own background log write may be mid-transaction,
+    # and its COMMIT needs the loop.)
+    await asyncio.to_thread(blocker.execute, "BEGIN EXCLUSIVE")
     try:
         await bot.send(event_callback(mention_event(f"<@{BOT_USER_ID}> argo"), event_id="EvLong"))
         [note] = await slack_api.wait_for("chat.postEphemeral", timeout=10)
