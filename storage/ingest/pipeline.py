@@ -488,7 +488,6 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
         async with _full_disk_stops(store):
             return await _write(store, prepared)
     except (sqlite3.Error, OverflowError, ValueError) as exc:
-        await _rollback(store)
         busy = failure_kind(exc) == FailureKind.BUSY
         return FileOutcome(
             str(prepared.path), Outcome.FAILED,
@@ -501,23 +500,13 @@ async def store_prepared(store: Store, prepared: Prepared) -> FileOutcome:
 
 @asynccontextmanager
 async def _full_disk_stops(store: Store) -> AsyncIterator[None]:
-    """A full disk while writing raises DiskFull (the open transaction rolled back)."""
+    """A full disk while writing raises DiskFull (Store.transaction has rolled it back)."""
     try:
         yield
     except sqlite3.Error as exc:
-        await _rollback(store)
         if _disk_full(exc, store.path):
             raise DiskFull(str(exc)) from exc
         raise
-
-
-async def _rollback(store: Store) -> None:
-    """End a transaction a failed COMMIT left open (SQLite keeps it open on a full disk)."""
-    try:
-        if store.conn.in_transaction:
-            await store.conn.execute("ROLLBACK")
-    except sqlite3.Error:
-        pass  # closing the connection rolls it back too
 
 
 async def _write(store: Store, prepared: Prepared) -> FileOutcome:
