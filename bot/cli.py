@@ -14,7 +14,7 @@ from bot.config import ConfigError, Settings, load_settings
 from storage.catalogue import deep_link, list_episodes
 from storage.clock import Clock, clock
 from storage.db import Store, StoreError
-from storage.search import search, syntax_line
+from storage.search import refresh_search_cache, search, syntax_line
 
 # storage.ingest (parsers, feeds, HTTP) is imported by the commands that ingest or remove,
 # so a one-off `search` does not pay for it.
@@ -117,6 +117,8 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                     )
                     continue
                 announce_failed |= await _announce_added(store, settings, report) < 0
+        # Stored with the data: the next `search` (or a server starting) loads, not builds, it.
+        await refresh_search_cache(store)
     for report in reports:
         for line in report.lines(verbose=args.verbose, quiet=args.quiet):
             print(line, file=sys.stderr)
@@ -285,6 +287,7 @@ async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
                 print("nothing removed")
                 return 1
         removed = await remove_episodes(store, ids)
+        await refresh_search_cache(store)
     print(f"removed {len(removed)} episode{'s' if len(removed) != 1 else ''} from {db}")
     return 0
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from bot.schedule import Schedule, ScheduleError, parse_timezone
+from bot.schedule import ScheduleError, check_schedule, parse_timezone
 from handlers.slack_ids import is_channel_id, is_user_id
 
 
@@ -187,7 +187,7 @@ def _digest_schedule(schedule: str, timezone: str) -> None:
     except ScheduleError as exc:
         raise ConfigError(f"DIGEST_TIMEZONE {exc}") from None
     try:
-        Schedule.parse(schedule, timezone)
+        check_schedule(schedule, timezone)
     except ScheduleError as exc:
         raise ConfigError(f"DIGEST_SCHEDULE: {exc}") from None
 

@@ -20,6 +20,7 @@ from bot.scheduler import Poster
 from storage.activity import record_skip
 from storage.db import Store
 from storage.ingest import Fetch, IngestReport, Outcome, ingest_feed, ingest_paths
+from storage.search import refresh_search_cache
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -90,6 +91,8 @@ class FeedPoller:
             await self._scanned(folder, report)
             added += await self._settle(report, folder, first)
         self.rounds += 1
+        # New episodes are found by the next search without waiting for a rebuild.
+        await refresh_search_cache(self.store)
         if added and self.poster is not None and self.poster.announce_channel:
             await self.poster.announce_new()
         return reports

@@ -11,11 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
-
 from storage.clock import week_key
+
+# APScheduler is loaded when a schedule is built, not when settings are checked: a one-off
+# `python -m bot search` reads the settings too and has no use for it.
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = {
@@ -65,6 +69,27 @@ def _cron_day_of_week(field: str) -> str:
     return ",".join(_CRON_DOW[d] for d in sorted(days))
 
 
+def _simple(text: str) -> tuple[str, int, int] | None:
+    """``mon 09:00`` read as (day, hour, minute); None for anything else (cron fields)."""
+    simple = _SIMPLE.match(text)
+    if not simple:
+        return None
+    day, hour, minute = simple[1].lower(), int(simple[2]), int(simple[3])
+    if day not in _DAYS or not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise ScheduleError(
+            "write a weekday and a 24-hour time, such as 'mon 09:00' or 'fri 16:30'"
+        )
+    return day, hour, minute
+
+
+def check_schedule(text: str, timezone: str = "UTC") -> None:
+    """Raise :class:`ScheduleError` if :meth:`Schedule.parse` would. A weekday and a time are
+    checked by themselves; only cron fields need APScheduler's reading."""
+    parse_timezone(timezone)
+    if _simple(" ".join((text or "").split())) is None:
+        Schedule.parse(text, timezone)
+
+
 @dataclass(frozen=True)
 class Schedule:
     """When the weekly digest goes out.
@@ -84,16 +109,14 @@ class Schedule:
     @classmethod
     def parse(cls, text: str, timezone: str = "UTC") -> Schedule:
         """``mon 09:00`` (a weekday and a 24-hour time) or five cron fields (``0 9 * * 1``)."""
+        from apscheduler.triggers.cron import CronTrigger
+
         tz = parse_timezone(timezone)
         text = " ".join((text or "").split())
-        simple = _SIMPLE.match(text)
+        simple = _simple(text)
         try:
             if simple:
-                day, hour, minute = simple[1].lower(), int(simple[2]), int(simple[3])
-                if day not in _DAYS or not (0 <= hour <= 23 and 0 <= minute <= 59):
-                    raise ScheduleError(
-                        "write a weekday and a 24-hour time, such as 'mon 09:00' or 'fri 16:30'"
-                    )
+                day, hour, minute = simple
                 trigger = CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=tz)
             else:
                 fields = text.split(" ")

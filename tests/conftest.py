@@ -70,6 +70,7 @@ def corpus_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import asyncio
 
     from storage.ingest import ingest_paths
+    from storage.search import refresh_search_cache
 
     need_corpus()
     path = tmp_path_factory.mktemp("corpus") / "corpus.db"
@@ -78,6 +79,7 @@ def corpus_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         async with await Store.open(path) as store:
             report = await ingest_paths(store, [CORPUS / "raw" / "_people", PODCAST])
             assert not report.failed, [o.describe() for o in report.failed]
+            await refresh_search_cache(store)  # as `python -m bot ingest` leaves it
 
     asyncio.run(build())
     return path

@@ -64,14 +64,14 @@ def test_no_import_cycle_between_modules() -> None:
 
 
 def test_loading_settings_stays_light() -> None:
-    """bot.config reads the environment without Slack, the handlers or the database's activity
+    """bot.config reads the environment without Slack, the handlers, the database or APScheduler
     (only the leaf handlers.slack_ids, for the ID patterns); in a fresh interpreter."""
     code = (
         "import sys\n"
         "from bot.config import load_settings\n"
         "load_settings(None)\n"
         "heavy = ('slack_sdk', 'slack_bolt', 'aiohttp', 'aiosqlite', 'storage.activity',\n"
-        "         'storage.db', 'bot.scheduler')\n"
+        "         'storage.db', 'bot.scheduler', 'apscheduler')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)\n"
         "             or (m.startswith('handlers.') and m != 'handlers.slack_ids')))\n"
     )

@@ -7,6 +7,7 @@ search) and the porter stemmer both sides share live here too."""
 
 from storage.db.store import FailureKind, Health, Store, StoreError, failure_kind
 from storage.db.vocabulary import (
+    SIGNATURE_SQL,
     porter_stems,
     read_search_vocabulary,
     refresh_search_vocabulary,
@@ -14,6 +15,7 @@ from storage.db.vocabulary import (
 )
 
 __all__ = [
+    "SIGNATURE_SQL",
     "FailureKind",
     "Health",
     "Store",

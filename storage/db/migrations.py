@@ -487,6 +487,23 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX search_log_user_at ON search_log(user_id, at);
         """,
     ),
+    Migration(
+        "0016_search_snapshot",
+        """
+        -- Search: its whole in-memory cache (vocabulary, stems, names, episodes, chapters),
+        -- stored by whoever builds it, so a one-off search or a starting server loads it
+        -- instead of rebuilding it (storage.search.snapshot). ``generation`` and
+        -- ``max_passage`` are the search signature it was taken at; ``format`` names the
+        -- code's fields, so another version's snapshot is rebuilt, not misread.
+        CREATE TABLE search_snapshot (
+            id          INTEGER PRIMARY KEY CHECK (id = 1),
+            generation  INTEGER,
+            max_passage INTEGER,
+            format      TEXT NOT NULL,
+            data        BLOB NOT NULL
+        );
+        """,
+    ),
 ]
 
 

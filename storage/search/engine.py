@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from storage.catalogue import deep_link
 from storage.db import Store
 from storage.models import EpisodeTiming, Hit, SearchResult
+from storage.search.current import search_cache
 from storage.search.glossary import Glossary, active_glossary
-from storage.search.index import SearchCache, search_cache
+from storage.search.index import SearchCache
 from storage.search.plan import COMMON_SHARE, Alt, Group, Plan, Role, make_plan
 from storage.search.query import STOP_WORDS, parse_query, token_spans, tokens, with_filters
 from storage.search.quotes import make_quote, tidy

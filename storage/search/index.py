@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import sys
-import weakref
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
@@ -21,16 +20,12 @@ from dataclasses import dataclass, field
 
 from jellyfish import metaphone
 
-from storage.db import Store, porter_stems, read_search_vocabulary, search_signature
+from storage.db import Store, porter_stems, read_search_vocabulary
 from storage.models import EpisodeTiming
 from storage.search.query import STOP_WORDS, tokens
 
 log = logging.getLogger(__name__)
 
-# A changed signature is rebuilt once the data has been quiet this long (an ingest commits one
-# file after another, tens of milliseconds apart), waiting at most SETTLE_LIMIT for quiet.
-SETTLE_SECONDS = 0.3
-SETTLE_LIMIT = 30.0
 # Words that occur in fewer passages are left out of typo correction: they are as likely to
 # be typos themselves.
 FUZZY_MIN_DF = 2
@@ -200,93 +195,6 @@ class SearchCache:
                 if len(self.stem) < 2_000_000:
                     self.stem[w] = s
         return out
-
-
-_states: weakref.WeakKeyDictionary[Store, _CacheState] = weakref.WeakKeyDictionary()
-
-
-@dataclass
-class _CacheState:
-    """One store's cache, and the rebuild under way (at most one at a time)."""
-
-    cache: SearchCache | None = None
-    first: asyncio.Lock = field(default_factory=asyncio.Lock)
-    rebuild: asyncio.Task | None = None
-
-
-def _state(store: Store) -> _CacheState:
-    state = _states.get(store)
-    if state is None:
-        state = _states[store] = _CacheState()
-    return state
-
-
-async def search_cache(store: Store) -> SearchCache:
-    """The store's :class:`SearchCache`.
-
-    Only the first call waits for a build. After that, a changed signature (an ingest, in
-    this process or another) starts ONE rebuild in the background, after the data has been
-    quiet for :data:`SETTLE_SECONDS` (so an ingest run of many files costs one rebuild, not
-    one per file), and searches keep answering from the last cache until it is done.
-    """
-    signature = await search_signature(store)
-    state = _state(store)
-    if state.cache is None:
-        async with state.first:
-            if state.cache is None:
-                state.cache = await build_cache(store, signature)
-        return state.cache
-    if state.cache.signature != signature and (state.rebuild is None or state.rebuild.done()):
-        state.rebuild = asyncio.get_running_loop().create_task(
-            _rebuild(store, state), name="search-cache-rebuild"
-        )
-    return state.cache
-
-
-async def _rebuild(store: Store, state: _CacheState) -> None:
-    try:
-        signature = await _settled_signature(store)
-        for _ in range(5):  # bounded: data still changing after five builds waits for a search
-            assert state.cache is not None
-            if signature == state.cache.signature:
-                return
-            state.cache = await build_cache(store, signature)
-            now = await search_signature(store)
-            signature = now if now == signature else await _settled_signature(store)
-    except Exception:  # the old cache keeps serving; the next search tries again
-        if store.closed:  # closed meanwhile (serve stopping): nothing left to serve
-            return
-        log.exception("search cache rebuild failed")
-
-
-async def _settled_signature(store: Store) -> tuple:
-    """The signature once it has stopped changing (at most SETTLE_LIMIT seconds of waiting)."""
-    signature = await search_signature(store)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SETTLE_LIMIT
-    while loop.time() < deadline:
-        await asyncio.sleep(SETTLE_SECONDS)
-        now = await search_signature(store)
-        if now == signature:
-            break
-        signature = now
-    return signature
-
-
-async def wait_for_search_cache(store: Store) -> SearchCache:
-    """The store's cache once it is current: starts a rebuild if the data changed, and waits
-    for it (for tests, and for ``serve`` to start warm)."""
-    state = _state(store)
-    for _ in range(10):  # bounded
-        cache = await search_cache(store)
-        task = state.rebuild
-        if task is not None and not task.done():
-            await asyncio.shield(task)
-            continue
-        if cache.signature == await search_signature(store):
-            return cache
-    assert state.cache is not None
-    return state.cache
 
 
 def _json_list(text: str | None) -> tuple[str, ...]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -13,8 +14,10 @@ import pytest
 from storage.db import Store, read_search_vocabulary, refresh_search_vocabulary, search_signature
 from storage.ingest import ingest_file, ingest_paths
 from storage.models import EpisodeMeta
+from storage.search import current as search_current
 from storage.search import index as search_index
 from storage.search import search, search_cache, wait_for_search_cache
+from storage.search import snapshot as search_snapshot
 
 WORD = "zorbification"
 
@@ -59,14 +62,14 @@ async def test_ingest_persists_the_vocabulary_search_reads(copy_db: Path, tmp_pa
 async def test_other_process_ingest_is_found_after_one_background_rebuild(
     copy_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    builds: list[tuple] = []
-    build = search_index.build_cache
+    builds: list[tuple] = []  # caches made: loaded from the stored snapshot or built
+    build = search_current._load_or_build
 
     async def counted(store: Store, signature: tuple):  # noqa: ANN202
         builds.append(signature)
         return await build(store, signature)
 
-    monkeypatch.setattr(search_index, "build_cache", counted)
+    monkeypatch.setattr(search_current, "_load_or_build", counted)
     folder = tmp_path / "new"
     folder.mkdir()
     for k in range(4):
@@ -99,14 +102,14 @@ async def test_other_process_ingest_is_found_after_one_background_rebuild(
 async def test_a_rebuild_runs_off_the_loop_and_searches_use_the_last_cache(
     copy_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(search_index, "SETTLE_SECONDS", 0.01)
+    monkeypatch.setattr(search_current, "SETTLE_SECONDS", 0.01)
     async with await Store.open(copy_db) as store:
         old = await search_cache(store)
         await ingest_file(store, _captions(tmp_path, "z", WORD), overrides=EpisodeMeta(id="z"))
         # The search that notices the change answers at once, from the old cache...
         result = await search(store, WORD)
-        assert result.hits == () and search_index._state(store).cache is old
-        task = search_index._state(store).rebuild
+        assert result.hits == () and search_current._state(store).cache is old
+        task = search_current._state(store).rebuild
         assert task is not None and not task.done()
         # ...and the loop keeps turning while the new one is built (a build on the loop
         # would be one long tick; timings on a shared machine are left to bench/).
@@ -137,7 +140,7 @@ async def test_a_new_inflected_word_is_found_before_the_cache_catches_up(
 
 
 def _states_cache(store: Store):  # noqa: ANN202
-    return search_index._state(store).cache
+    return search_current._state(store).cache
 
 
 async def test_closing_the_store_during_a_rebuild_logs_no_error(
@@ -148,8 +151,120 @@ async def test_closing_the_store_during_a_rebuild_logs_no_error(
     async with await Store.open(copy_db) as ingesting:
         await ingest_file(ingesting, _captions(tmp_path, "z", WORD), overrides=EpisodeMeta(id="z"))
     await search(serving, "argo")  # sees the change: a rebuild starts, waiting for quiet
-    task = search_index._state(serving).rebuild
+    task = search_current._state(serving).rebuild
     assert task is not None and not task.done()
     await serving.close()  # as serve does when it stops
     await asyncio.wait_for(task, 10)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def _snapshot_row(path: Path) -> tuple | None:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            "SELECT generation, max_passage, format, length(data) FROM search_snapshot"
+        ).fetchone()
+    finally:
+        conn.close()
+
+
+async def test_a_fresh_process_loads_the_stored_cache_instead_of_building_it(
+    copy_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The corpus database was left as `python -m bot ingest` leaves one: cache stored with it.
+    async with await Store.open(copy_db) as store:
+        signature = await search_signature(store)
+        built = await search_index.build_cache(store, signature)
+    row = _snapshot_row(copy_db)
+    assert row is not None and tuple(row[:2]) == signature and row[2] == search_snapshot.FORMAT
+
+    async def no_build(store: Store, signature: tuple):  # noqa: ANN202
+        raise AssertionError("built, though a current snapshot is stored")
+
+    monkeypatch.setattr(search_current, "build_cache", no_build)
+    async with await Store.open(copy_db) as store:  # a new Store: nothing in memory yet
+        loaded = await search_cache(store)
+        result = await search(store, "argo scheduler")
+    # Field for field what a build from the data gives (the memos aside, filled on use).
+    for name in search_snapshot._CACHE_FIELDS:
+        assert getattr(loaded, name) == getattr(built, name), name
+    assert loaded.signature == signature and loaded.episodes and result.hits
+
+
+async def test_a_stale_damaged_or_foreign_snapshot_is_rebuilt_and_stored_again(
+    copy_db: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+
+    async with await Store.open(copy_db) as store:
+        await ingest_file(store, _captions(tmp_path, "z", WORD), overrides=EpisodeMeta(id="z"))
+        changed = await search_signature(store)
+    assert tuple(_snapshot_row(copy_db)[:2]) != changed, "the stored one predates the ingest"
+    async with await Store.open(copy_db) as store:
+        assert (await search(store, WORD)).hits[0].episode_id == "z"  # built, not the stale one
+    assert tuple(_snapshot_row(copy_db)[:2]) == changed, "and stored for the next process"
+
+    for damage in ("data = x'00ff11'", "data = zeroblob(64)", "format = 'an older version'"):
+        conn = sqlite3.connect(copy_db)
+        conn.execute(f"UPDATE search_snapshot SET {damage}")  # noqa: S608 - constants above
+        conn.commit()
+        conn.close()
+        async with await Store.open(copy_db) as store:
+            assert (await search(store, WORD)).hits[0].episode_id == "z", damage
+        row = _snapshot_row(copy_db)
+        assert row[2] == search_snapshot.FORMAT and row[3] > 1000, damage
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("unreadable" in m for m in warned), warned
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_database_locked_by_another_writer_still_answers_without_storing_the_cache(
+    copy_db: Path,
+) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(copy_db)
+    conn.execute("DELETE FROM search_snapshot")
+    conn.commit()
+    # Another process (a long ingest) holds the write lock for as long as this search runs.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        async with await Store.open(copy_db, busy_timeout=0.2) as store:
+            result = await search(store, "argo scheduler")
+            assert result.hits and await search_cache(store) is not None
+    finally:
+        conn.rollback()
+        conn.close()
+    assert _snapshot_row(copy_db) is None, "nothing half-written; the next search stores it"
+
+
+def test_the_ingest_command_stores_the_cache_a_one_off_search_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from bot.cli import main
+
+    db = tmp_path / "show.db"
+    folder = tmp_path / "show"
+    folder.mkdir()
+    for k in range(3):
+        _captions(folder, f"ep{k}", f"{WORD}{'x' * k}")
+    assert main(["ingest", "--db", str(db), "--quiet", str(folder)]) == 0
+    row = _snapshot_row(db)
+    assert row is not None and row[2] == search_snapshot.FORMAT
+
+    async def no_build(store: Store, signature: tuple):  # noqa: ANN202
+        raise AssertionError("a one-off search built the cache the ingest stored")
+
+    def one_off_search(query: str) -> list[dict]:
+        with monkeypatch.context() as m:
+            m.setattr(search_current, "build_cache", no_build)
+            capsys.readouterr()
+            assert main(["search", "--db", str(db), "--json", query]) == 0
+            return json.loads(capsys.readouterr().out)
+
+    assert one_off_search(WORD + "xx")[0]["episode_id"] == "ep2"
+    # `episodes remove` keeps it in step too: the next one-off search still loads, not builds.
+    assert main(["episodes", "remove", "ep2", "--yes", "--db", str(db)]) == 0
+    assert all(h["episode_id"] != "ep2" for h in one_off_search(WORD + "xx"))

@@ -18,9 +18,8 @@ from storage.catalogue import find_episode
 from storage.db import Store
 from storage.ingest import ingest_file
 from storage.models import EpisodeMeta, Hit, SearchResult
-from storage.search import search, wait_for_search_cache
+from storage.search import search, search_cache, wait_for_search_cache
 from storage.search.glossary import GlossaryError, parse_glossary
-from storage.search.index import search_cache
 from storage.search.query import parse_query
 from tests.conftest import SEED
 from tests.storage.search.relevance import relevance_db
