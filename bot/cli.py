@@ -569,11 +569,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Each command's list of words, for those typed after an option (see main).
+_LISTS = {"episodes": "action", "search": "query", "ingest": "paths"}
+
+
 def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
     """Run one command; its exit status. ``clock`` sets the time the command's database reads
     (stamps, the digest's window): tests run the real command line at a chosen moment."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # argparse (3.11) leaves words typed after an option unread when a list came first
+    # (`episodes remove --yes ID`, `search kubernetes --limit 3 operators`): they belong to
+    # that command's list. Anything else unknown is still an error.
+    words = _LISTS.get(args.command or "")
+    if extra and words and not any(e.startswith("-") for e in extra):
+        setattr(args, words, [*(getattr(args, words) or []), *extra])
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.clock = clock
     if args.command is None:
         parser.print_help(sys.stderr)  # a bare `python -m bot`: show every command

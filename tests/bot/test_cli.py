@@ -47,3 +47,29 @@ def test_output_piped_into_head_ends_quietly(corpus_db) -> None:  # noqa: ANN001
     assert first.strip(), "head got nothing: the search printed nothing"
     assert "Traceback" not in writer.stderr and "BrokenPipe" not in writer.stderr, writer.stderr
     assert writer.returncode == 0
+
+
+def test_words_typed_after_an_option_still_belong_to_the_command(
+    corpus_db, tmp_path, capsys: pytest.CaptureFixture
+) -> None:  # noqa: ANN001
+    import json
+    import shutil
+
+    db = tmp_path / "copy.db"
+    shutil.copy(corpus_db, db)
+    assert main(["search", "--db", str(db), "--json", "--limit", "2", "kubernetes operators"]) == 0
+    together = capsys.readouterr().out
+    assert (
+        main(["search", "--db", str(db), "kubernetes", "--limit", "2", "operators", "--json"]) == 0
+    )
+    assert capsys.readouterr().out == together and '"episode_id"' in together
+
+    stored = main(["episodes", "--db", str(db), "--json"])
+    ids = [e["id"] for e in json.loads(capsys.readouterr().out)]
+    assert stored == 0 and len(ids) >= 2
+    assert main(["episodes", "remove", "--yes", ids[0], "--db", str(db), ids[1]]) == 0
+    assert f"removed 2 episodes from {db}" in capsys.readouterr().out
+    # An unknown option is still refused, naming it.
+    with pytest.raises(SystemExit) as refused:
+        main(["search", "--db", str(db), "kubernetes", "--limt", "2"])
+    assert refused.value.code == 2 and "--limt" in capsys.readouterr().err
