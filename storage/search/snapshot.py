@@ -16,10 +16,13 @@ decode is treated the same way: it is only ever a copy of what the database alre
 
 from __future__ import annotations
 
+import gc
 import logging
 import marshal
 import sys
 from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 
 from storage.db import SIGNATURE_SQL, Store, failure_kind
@@ -42,6 +45,9 @@ FORMAT = "1|{}|{}|{}|d{}I{}".format(
 )
 
 
+_TIMINGS = {t.value: t for t in EpisodeTiming}
+
+
 def _encode_field(name: str, value: object) -> object:
     if name == "episodes":
         return [
@@ -61,7 +67,7 @@ def _decode_field(name: str, value: object, like: object) -> object:
         out = {}
         for row in value:  # type: ignore[attr-defined]
             row = list(row)
-            row[timing] = EpisodeTiming(row[timing])
+            row[timing] = _TIMINGS[row[timing]]
             info = EpisodeInfo(*row)
             out[info.id] = info
         return out
@@ -89,14 +95,29 @@ def encode(cache: SearchCache) -> bytes:
 def decode(data: bytes, signature: tuple) -> SearchCache:
     """The cache :func:`encode` stored. Raises ValueError, EOFError or TypeError when ``data``
     is not one (a damaged or foreign snapshot)."""
-    values = marshal.loads(data)  # noqa: S302 - our own plain values; never code, never run
-    if not isinstance(values, tuple) or len(values) != len(_CACHE_FIELDS):
-        raise TypeError("not a search snapshot")
-    empty = SearchCache()
-    cache = SearchCache(signature=tuple(signature))
-    for name, value in zip(_CACHE_FIELDS, values, strict=True):
-        setattr(cache, name, _decode_field(name, value, getattr(empty, name)))
+    with _collector_paused():
+        values = marshal.loads(data)  # noqa: S302 - our own plain values; never code, never run
+        if not isinstance(values, tuple) or len(values) != len(_CACHE_FIELDS):
+            raise TypeError("not a search snapshot")
+        empty = SearchCache()
+        cache = SearchCache(signature=tuple(signature))
+        for name, value in zip(_CACHE_FIELDS, values, strict=True):
+            setattr(cache, name, _decode_field(name, value, getattr(empty, name)))
     return cache
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Decoding makes hundreds of thousands of containers and frees none: the cyclic garbage
+    collector, woken every few hundred of them, would walk the growing heap again and again
+    (half the time of a 10,000 h decode). Plain reference counting still frees as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 async def load_snapshot(store: Store, signature: tuple) -> SearchCache | None:
