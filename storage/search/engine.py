@@ -110,11 +110,14 @@ def _fts_phrase(text: str) -> str:
 
 def _alt_expr(alt: Alt) -> str:
     # Tokens only (letters and digits), each phrase double-quoted: user text never reaches
-    # MATCH as syntax. Stop words at a phrase's edges are left to the Python check, which
-    # sees the whole phrase: "a b testing" is looked up as "b testing", sparing the index a
-    # walk through every passage that says "a".
+    # MATCH as syntax. Stop words at the edges of a phrase the member did not quote are left
+    # to the Python check, which sees the whole phrase: "a b testing" is looked up as
+    # "b testing", sparing the index a walk through every passage that says "a". A quoted
+    # phrase is looked up whole: "who tests what" is a rare phrase around a common word (the
+    # passages saying "tests" alone are too many to rank), and -"the argo" must leave out
+    # only the passages saying the phrase, not every passage that says "argo".
     words = list(alt.words)
-    if all(w in STOP_WORDS for w in words):
+    if alt.quoted or all(w in STOP_WORDS for w in words):
         return _fts_phrase(" ".join(words))  # "to be or not to be": only the phrase says it
     while len(words) > 1 and words[0] in STOP_WORDS:
         words.pop(0)

@@ -10,7 +10,7 @@ passages that person speaks and the episodes they guest on.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from jellyfish import metaphone
@@ -54,6 +54,7 @@ class Alt:
     weight: float = 1.0
     via: str | None = None  # shown as Hit.matched_via when this alternative matched
     ambiguous: bool = False  # an everyday word: counts only where context supports it
+    quoted: bool = False  # the member quoted it: looked up whole, stop words at its edges too
 
 
 class Role(StrEnum):
@@ -309,7 +310,7 @@ async def make_plan(
     while i < len(positive):
         term = positive[i]
         if term.kind == "phrase":
-            drafts.append(Group(term.raw, [Alt(term.words)]))
+            drafts.append(Group(term.raw, [Alt(term.words, quoted=True)]))
             i += 1
             continue
         matched = _glossary_span(glossary, positive, i)
@@ -368,7 +369,7 @@ async def make_plan(
                 g.role = Role.DROP
         groups = [g for g in groups if g.role != Role.DROP]
     plan.groups = groups[:MAX_GROUPS]
-    plan.exclude = [Alt(t.words) for t in parsed.negative]
+    plan.exclude = [Alt(t.words, quoted=t.kind == "phrase") for t in parsed.negative]
     if parsed.negative and not plan.groups and not parsed.filters.any:
         plan.notices.append("A query needs at least one word to look for, not only -exclusions.")
         plan.nothing = True
@@ -397,7 +398,7 @@ async def make_plan(
             if s in seen:
                 continue
             seen.add(s)
-            alts.append(Alt(a.words, s, a.weight, a.via, a.ambiguous))
+            alts.append(replace(a, stems=s))
         g.alts = alts
         # Context words with one stem ("parallel", "parallelized") count once.
         by_stem = {stemmed(c): c for c in reversed(g.context)}
@@ -406,7 +407,7 @@ async def make_plan(
         dfs = [cache.df(a.stems) for a in g.alts if not a.ambiguous]
         g.df = max(dfs) if dfs else 0
         g.idf = idf(g.df, n)
-    plan.exclude = [Alt(a.words, stemmed(a.words)) for a in plan.exclude]
+    plan.exclude = [replace(a, stems=stemmed(a.words)) for a in plan.exclude]
     plan.career = tuple(stemmed(c) for c in plan.career)
     for g in plan.groups:
         if g.role == Role.NAME:

@@ -12,13 +12,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import yaml
 
 from bot.cli import main
 from storage.catalogue import find_episode
-from storage.db import Store
+from storage.db import Store, refresh_search_vocabulary
 from storage.ingest import ingest_file
 from storage.models import EpisodeMeta, Hit, SearchResult
-from storage.search import search, search_cache, wait_for_search_cache
+from storage.search import engine, search, search_cache, wait_for_search_cache
 from storage.search.glossary import GlossaryError, parse_glossary
 from storage.search.query import parse_query
 from tests.conftest import SEED
@@ -526,3 +527,52 @@ async def test_captions_only_quotes_start_at_the_line_of_the_first_matched_word(
         hit = result.hits[0]
         assert hit.episode_id == "devrel-captions" and word in hit.quote.lower()
         assert hit.start == second, (hit.start, second)
+
+
+# ------------------------------------------------------------ ranking mechanisms, small stores
+
+
+async def add_talks(
+    store: Store, tmp_path: Path, talks: dict[str, list[str]], guests: tuple[str, ...] = ()
+) -> None:
+    """Small edited episodes, one passage per line (two speakers take turns, so lines stay
+    apart); ``guests`` are the first episode's guests, and speak its even lines."""
+    for n, (episode_id, lines) in enumerate(talks.items()):
+        speaker = guests[0].split()[0] if guests and n == 0 else "Ann"
+        data = {
+            "title": episode_id.replace("-", " "),
+            "transcript": [
+                {"line": text, "sec": 20 * i, "who": speaker if i % 2 == 0 else "Bob"}
+                for i, text in enumerate(lines)
+            ],
+        }
+        path = tmp_path / f"{episode_id}.md"
+        path.write_text("---\n" + yaml.safe_dump(data, sort_keys=False) + "---\n")
+        meta = EpisodeMeta(id=episode_id, title=data["title"], guests=guests if n == 0 else ())
+        outcome = await ingest_file(store, path, overrides=meta)
+        assert outcome.status == "added", outcome.describe()
+    await refresh_search_vocabulary(store)
+    await wait_for_search_cache(store)
+
+
+async def test_quoted_phrase_is_looked_up_whole(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quoted phrase with stop words at its edges is looked up as written: "who tests what"
+    is rare though "tests" is everywhere, and -"the argo" leaves out only that phrase."""
+    decoys = [f"Tests, tests and tests number {i}." for i in range(16)]
+    await add_talks(
+        store,
+        tmp_path,
+        {
+            "coverage": [*decoys, "His talk was titled who tests what, about code coverage."],
+            "argo": ["Argo runs the scheduler for us at night.", "We moved to the argo scheduler."],
+        },
+    )
+    monkeypatch.setattr(engine, "POOL", 2)  # fewer candidates than passages saying "tests"
+    phrase = await search(store, '"who tests what"', limit=1)
+    assert [h.quote for h in phrase.hits] == [
+        "His talk was titled who tests what, about code coverage."
+    ]
+    left = await search(store, 'scheduler -"the argo"', limit=5)
+    assert [h.quote for h in left.hits] == ["Argo runs the scheduler for us at night."]
