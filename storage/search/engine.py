@@ -382,6 +382,10 @@ class _Scorer:
         self.cache, self.plan = cache, plan
         self.required = plan.required
         self.scored_groups = [g for g in plan.groups if g.role != Role.NAME or not self.required]
+        # Where each scored group stands among the required ones: an optional word ("say")
+        # before a required one shifts the two lists apart.
+        by_id = {id(g): ri for ri, g in enumerate(self.required)}
+        self.required_at = [by_id.get(id(g)) for g in self.scored_groups]
         self.meta_groups = self.required or plan.groups
         self.total = sum(g.idf for g in self.meta_groups) or 1.0
         # Episodes whose title / topics hold any of the query's stems: the others hold no
@@ -628,7 +632,7 @@ class _Scorer:
             factor = 1.0 if g.role == Role.REQUIRED else 0.5
             text_score += factor * g.idf * weight * tfn
             if g.role == Role.REQUIRED:
-                in_text.add(gi)
+                in_text.add(self.required_at[gi])
                 covered += g.idf * min(weight / 0.9, 1.0)
             if via and g.role != Role.NAME:
                 c.via.append(via)

@@ -576,3 +576,23 @@ async def test_quoted_phrase_is_looked_up_whole(
     ]
     left = await search(store, 'scheduler -"the argo"', limit=5)
     assert [h.quote for h in left.hits] == ["Argo runs the scheduler for us at night."]
+
+
+async def test_an_optional_word_before_a_required_one_counts_it_once(
+    store: Store, tmp_path: Path
+) -> None:
+    """ "tell kafka" and "kafka tell" are one query: the word "tell" standing first must not
+    make the title's "kafka" count a second time for a passage that says it."""
+    await add_talks(
+        store,
+        tmp_path,
+        {
+            "kafka-at-scale": ["We run kafka on three clusters.", "Nothing to see here."],
+            "other": ["Streams and queues, but no brokers.", "Another line of talk."],
+        },
+    )
+    first = await search(store, "tell kafka", limit=1)
+    last = await search(store, "kafka tell", limit=1)
+    assert first.hits and last.hits
+    assert first.hits[0].passage_id == last.hits[0].passage_id
+    assert first.hits[0].score == last.hits[0].score
