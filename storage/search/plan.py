@@ -488,7 +488,7 @@ def _term_group(cache: SearchCache, term: Term, plan: Plan, n: int) -> Group:
     if name is not None:
         return name
     role = Role.OPTIONAL if word in WEAK_WORDS else Role.REQUIRED
-    alts = [Alt(words)]
+    alts = [Alt(words)] + [Alt((form,)) for form in _degrees(cache, word)]
     known = df > 0 or cache.stem.get(word) in cache.stem_df
     if not known and not word.isdigit():
         auto, suggest = _distance_limits(len(word))
@@ -513,6 +513,22 @@ def _term_group(cache: SearchCache, term: Term, plan: Plan, n: int) -> Group:
     if len(word) >= 6 and df < COMMON_SHARE * n and not word.isdigit():
         alts.extend(_splits(cache, word))
     return Group(term.raw, alts, role=role)
+
+
+def _degrees(cache: SearchCache, word: str) -> list[str]:
+    """The other degrees of a -y adjective, which the porter stemmer keeps apart: "heavy",
+    "heavier", "heaviest" (stems heavi, heavier, heaviest). A -y verb (one with an -ied form)
+    makes agent nouns instead ("classifier", "carrier"): those are left alone."""
+    for ending in ("iest", "ier", "y"):
+        if word.endswith(ending):
+            root = word[: -len(ending)]
+            break
+    else:
+        return []
+    if len(root) < 3 or root[-1] in "aeiouy" or cache.words.get(root + "ied", 0):
+        return []
+    forms = (root + "y", root + "ier", root + "iest")
+    return [f for f in forms if f != word and cache.words.get(f, 0)]
 
 
 def _name_group(cache: SearchCache, term: Term, n: int) -> Group | None:

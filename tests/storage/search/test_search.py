@@ -596,3 +596,27 @@ async def test_an_optional_word_before_a_required_one_counts_it_once(
     assert first.hits and last.hits
     assert first.hits[0].passage_id == last.hits[0].passage_id
     assert first.hits[0].score == last.hits[0].score
+
+
+async def test_degrees_of_a_y_adjective_stem_together(store: Store, tmp_path: Path) -> None:
+    """ "heavy" finds "heavier" and "heaviest" (the stemmer keeps them apart); a -y verb's
+    agent noun is not its comparative: "carry" does not find "carrier"."""
+    await add_talks(
+        store,
+        tmp_path,
+        {
+            "devices": [
+                "The new device is heavier than the old one.",
+                "The carrier lost two parcels last week.",
+                "This is the heaviest collar we ever shipped.",
+                "Then you carry them by hand, as we carried them before.",
+            ]
+        },
+    )
+    heavy = await search(store, "heavy", limit=5)
+    assert {h.quote for h in heavy.hits} == {
+        "The new device is heavier than the old one.",
+        "This is the heaviest collar we ever shipped.",
+    }
+    carry = await search(store, "carry", limit=5)
+    assert carry.hits and all("carrier" not in h.quote for h in carry.hits)
