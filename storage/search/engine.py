@@ -56,10 +56,13 @@ CHAPTER_PASSAGES = 25
 # adds to the score; and the boost for a chapter title that says much of the query.
 FIELD_CHAPTER, FIELD_TITLE, FIELD_TOPIC = 0.7, 0.5, 0.4
 FIELD_SCORE = 0.5
-FIELD_BEST = max(FIELD_CHAPTER, FIELD_TITLE, FIELD_TOPIC)
 # ...and when only other passages of the episode say it ("patient questionnaires" in a
 # healthcare episode whose patients are named elsewhere), asked only when too little is found.
 FIELD_EPISODE = 0.3
+# ...and when the passage next to it says it: a sentence that runs on past a passage's end
+# (captions cut every few seconds) or an answer to the question just asked.
+FIELD_NEIGHBOUR = 0.5
+FIELD_BEST = max(FIELD_CHAPTER, FIELD_TITLE, FIELD_TOPIC, FIELD_NEIGHBOUR)
 NEAR_EPISODES = 20
 LOOSE_SCORE = 0.5
 CHAPTER_BOOST = 0.5
@@ -386,6 +389,10 @@ class _Scorer:
         # before a required one shifts the two lists apart.
         by_id = {id(g): ri for ri, g in enumerate(self.required)}
         self.required_at = [by_id.get(id(g)) for g in self.scored_groups]
+        scored_at = {id(g): si for si, g in enumerate(self.scored_groups)}
+        self.scored_at = [scored_at[id(g)] for g in self.required]
+        # The candidates by place (episode, passage number): a passage's neighbours among them.
+        self.places: dict[tuple[str, int], Candidate] = {}
         self.meta_groups = self.required or plan.groups
         self.total = sum(g.idf for g in self.meta_groups) or 1.0
         # Episodes whose title / topics hold any of the query's stems: the others hold no
@@ -658,6 +665,7 @@ class _Scorer:
                     FIELD_CHAPTER * chapter.get(gi, 0.0),
                     FIELD_TITLE * title.get(gi, 0.0),
                     FIELD_TOPIC * topic.get(gi, 0.0),
+                    FIELD_NEIGHBOUR * self._neighbour_says(c, gi),
                 )
                 if self.episode_says is not None and c.episode_id in self.episode_says.get(gi, ()):
                     # It lets the passage count, not rank above those that say it.
@@ -710,6 +718,19 @@ class _Scorer:
         if tm.length < SHORT_WORDS:
             c.score *= 0.6
         return True
+
+    def _neighbour_says(self, c: Candidate, gi: int) -> float:
+        """The weight with which a passage next to ``c`` (among the candidates) says required
+        group ``gi`` plainly, or 0."""
+        si, best = self.scored_at[gi], 0.0
+        for idx in (c.idx - 1, c.idx + 1):
+            other = self.places.get((c.episode_id, idx))
+            if other is None:
+                continue
+            m = self._match_text(other.text).groups[si]
+            if m is not None and m.tf:
+                best = max(best, min(m.weight / 0.9, 1.0))
+        return best
 
     def _context_ok(self, gi: int, m: _GroupMatch, episode_id: str) -> bool:
         """An everyday word counts for the term when the passage has two of its context
@@ -914,6 +935,7 @@ async def _ranked(store: Store, cache: SearchCache, plan: Plan, want: int) -> li
                 if plan.allowed is None or ep in plan.allowed:
                     await retriever.add_passages(ep, 0.0, 4)
 
+    scorer.places = {(c.episode_id, c.idx): c for c in retriever.found.values()}
     scored = [c for c in retriever.found.values() if scorer.score(c)]
     if scorer.pending:
         # Everyday words that need evidence: ask only about the episodes concerned.

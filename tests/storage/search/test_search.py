@@ -620,3 +620,30 @@ async def test_degrees_of_a_y_adjective_stem_together(store: Store, tmp_path: Pa
     }
     carry = await search(store, "carry", limit=5)
     assert carry.hits and all("carrier" not in h.quote for h in carry.hits)
+
+
+async def test_words_said_by_the_next_passage_count_for_less(store: Store, tmp_path: Path) -> None:
+    """Captions cut a sentence where they like: a passage whose neighbour says the rest of
+    the query is found, below one that says it all."""
+    await add_talks(
+        store,
+        tmp_path,
+        {
+            "coffee": [
+                "Like when a roomba gets into trouble in the kitchen.",
+                "Is that in fantasia or the sword in the stone?",
+                "Something else entirely about breakfast and tea.",
+            ],
+            "tea": [
+                "A roomba gets into trouble in the kitchen.",
+                "Breakfast, then more tea and more talk.",
+                "Nothing here at all about that, honestly.",
+                "I watched fantasia as a child, twice over.",
+            ],
+            "films": ["A roomba dancing to fantasia music would be a sight to see."],
+        },
+    )
+    result = await search(store, "roomba fantasia", limit=10)
+    # "tea" says fantasia too, but far from its roomba: that counts for less again.
+    assert [h.episode_id for h in result.hits][:3] == ["films", "coffee", "tea"]
+    assert result.hits[0].score > result.hits[1].score > result.hits[2].score
