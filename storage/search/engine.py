@@ -10,8 +10,9 @@ How a query runs:
    alternatives); when that finds too little, the query is relaxed to its rarer words.
 3. Candidates are scored in Python: BM25 over the groups with the alternatives' weights, a
    bonus for matched words close together, boosts when the query matches the episode title,
-   topics, chapter title, guest or speaker. A passage that covers too little of the query is
-   dropped rather than shown as the least-bad junk.
+   topics, chapter title, guest or speaker, and for the query's words said in a row. A word
+   only the next passage says counts for less. A passage that covers too little of the query
+   is dropped rather than shown as the least-bad junk.
 4. Results are diversified: neighbouring passages of one moment collapse, the same text
    published in two episodes shows once, one episode does not take every slot.
 5. Each hit gets a quote (:mod:`storage.search.quotes`) with its own start second and deep link.
@@ -49,6 +50,8 @@ RANK_CAP = 10_000
 RECENT_POOL = 300
 # Filters down to this many episodes: search each episode whole, no index ranking needed.
 FEW_EPISODES = 20
+# A named guest's episodes are searched whole too, up to this many.
+GUEST_EPISODES = 4
 # Passages taken from a chapter whose title says what the query says.
 CHAPTER_PASSAGES = 25
 # How much a query word counts when only the passage's chapter title, the episode title or
@@ -73,6 +76,10 @@ SPEAKER_BOOST = 0.8
 COMMON_EVERYDAY = 0.002
 # Boost for a passage saying all the query's word pairs in the query's order ("bootleg music").
 PAIRS_BOOST = 0.4
+# Boost for a passage saying a run of the query's words in a row, stop words and all ("won't
+# have all the information" for "not having all the information"): full from RUN_FULL words.
+RUN_BOOST = 0.3
+RUN_FULL = 5
 # A passage must cover this share of the query's weight (rarer words weigh more).
 MIN_COVERAGE = 0.6
 # BM25 parameters (the usual ones).
@@ -375,6 +382,7 @@ class _TextMatch:
     excluded: bool = False  # says a word the query excludes (-word)
     pairs: float = 0.0  # weight of the query's word pairs said in the same order
     career: bool = False  # tells a career story ("I started...", "my background")
+    run: float = 0.0  # a run of query words said in a row, as a share of RUN_BOOST
 
 
 class _Scorer:
@@ -426,6 +434,18 @@ class _Scorer:
             for i in range(len(seq) - 1)
         }
         self.seq_words = set(seq)
+        self.seq_stems = plan.sequence_stems
+        self.seq_at: dict[str, list[int]] = defaultdict(list)
+        for j, st in enumerate(self.seq_stems):
+            self.seq_at[st].append(j)
+        # What each typed word weighs: its required group's share of the query's weight.
+        typed_weight: dict[str, float] = {}
+        for g in self.required:
+            typed = g.alts[0].words if g.alts else ()
+            for w in typed:
+                typed_weight[w] = g.idf / len(typed) / self.total
+        self.seq_weight = [typed_weight.get(w, 0.0) for w in seq]
+        self.seq_glue = [w in STOP_WORDS for w in seq]
         self.pair_total = sum(self.pairs.values())
         self.text_cache: dict[str, _TextMatch] = {}
         self.chapter_cache: dict[str | None, dict[int, float]] = {}
@@ -609,8 +629,43 @@ class _Scorer:
             found.pairs = sum(self.pairs[p] for p in seen)
         if self.plan.career:
             found.career = any(occurrences(c) for c in self.plan.career if c)
+        if len(self.seq_stems) >= 3:
+            starts = {
+                p
+                for gi, m in enumerate(matches)
+                if m is not None and self.required_at[gi] is not None
+                for p in m.positions
+            }
+            found.run = self._longest_run(words, starts)
         self.text_cache[text] = found
         return found
+
+    def _longest_run(self, words: list[str], starts: set[int]) -> float:
+        """Query words said in a row, in the query's order, through a required word at
+        ``starts``: counting fully from RUN_FULL words on, and by the share of the query's
+        weight the run carries ("a data science job description" says little of "red flags
+        in a data science job description"). Only a run held together by small words
+        counts: content words side by side already score as close together."""
+        seq, best = self.seq_stems, 0.0
+
+        def stem(k: int) -> str:
+            return self.cache.stem.get(words[k], words[k])
+
+        for i in starts:
+            for j in self.seq_at.get(stem(i), ()):
+                a = 0
+                while a < min(i, j) and stem(i - a - 1) == seq[j - a - 1]:
+                    a += 1
+                b = 0
+                while (
+                    b < min(len(words) - i, len(seq) - j) - 1 and stem(i + b + 1) == seq[j + b + 1]
+                ):
+                    b += 1
+                length = a + b + 1
+                if length >= 3 and any(self.seq_glue[j - a : j + b + 1]):
+                    share = sum(self.seq_weight[j - a : j + b + 1])
+                    best = max(best, min(1.0, (length - 2) / (RUN_FULL - 2)) * min(1.0, share))
+        return best
 
     def score(self, c: Candidate) -> bool:
         """Score a candidate in place; False when it covers too little of the query."""
@@ -711,6 +766,7 @@ class _Scorer:
         boost += CHAPTER_BOOST * self.fraction(chapter)
         if self.pair_total:
             boost += PAIRS_BOOST * tm.pairs / self.pair_total
+        boost += RUN_BOOST * tm.run
         if self.plan.career:
             boost += 0.2 * tm.career + 0.2 * self._chapter_is_career(c.chapter)
         c.score = (text_score / self.total + boost) * (LOOSE_SCORE if c.loose else 1.0)
@@ -883,6 +939,19 @@ async def _useful_suggestion(
     return suggestion if await _ranked(store, cache, other, 1) else None
 
 
+def named_guest_episodes(plan: Plan) -> set[str]:
+    """The episodes of the guest a query names ("What did Mariano Semelman say..."): those
+    every name word of it points to, when they are few (a first name many guests share
+    points to too many to look through whole)."""
+    named = [g.guest_episodes for g in plan.groups if g.role == Role.NAME and g.guest_episodes]
+    if not named:
+        return set()
+    eps = set(named[0]).intersection(*named[1:])
+    if plan.allowed is not None:
+        eps &= plan.allowed
+    return eps if len(eps) <= GUEST_EPISODES else set()
+
+
 async def _ranked(store: Store, cache: SearchCache, plan: Plan, want: int) -> list[Candidate]:
     retriever = _Retriever(store, cache, plan)
     required = plan.required
@@ -908,6 +977,13 @@ async def _ranked(store: Store, cache: SearchCache, plan: Plan, want: int) -> li
         ors = [e for e in (group_expr(g) for g in plan.groups) if e]
         if ors:
             await retriever.run(" OR ".join(ors), pool)
+    if not few and required:
+        # "How heavy is Sofya's sensor?": the guest's episodes are looked through whole, so
+        # the answer competes even when the index ranks it below a pool of other episodes.
+        ors = " OR ".join(e for e in (group_expr(g) for g in plan.groups) if e)
+        for ep in sorted(named_guest_episodes(plan)):
+            info = cache.episodes[ep]
+            await retriever.run(ors, POOL, rowids=(info.first_id, info.last_id), ranked=False)
     scorer = _Scorer(cache, plan)
     # Whole-episode queries: make sure the episodes the title names are in the running.
     named_by_title = scorer.top_meta_episodes()

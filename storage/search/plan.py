@@ -93,6 +93,7 @@ class Plan:
     named: set[str] = field(default_factory=set)  # episodes the query names
     nothing: bool = False  # the filters or the query rule out every passage
     sequence: tuple[str, ...] = ()  # every typed word in order, stop words too (for word order)
+    sequence_stems: tuple[str, ...] = ()  # their stems
     career: tuple[tuple[str, ...], ...] = ()  # stems that answer "how did X get into Y"
 
     @property
@@ -385,6 +386,7 @@ async def make_plan(
         want.update(a.words)
     for c in plan.career:
         want.update(c)
+    want.update(plan.sequence)  # every typed word, for runs said in the query's order
     stems = await cache.stems(store, want)
 
     def stemmed(words: tuple[str, ...]) -> tuple[str, ...]:
@@ -409,6 +411,7 @@ async def make_plan(
         g.idf = idf(g.df, n)
     plan.exclude = [replace(a, stems=stemmed(a.words)) for a in plan.exclude]
     plan.career = tuple(stemmed(c) for c in plan.career)
+    plan.sequence_stems = stemmed(plan.sequence)
     for g in plan.groups:
         if g.role == Role.NAME:
             plan.named |= set(g.guest_episodes)

@@ -647,3 +647,26 @@ async def test_words_said_by_the_next_passage_count_for_less(store: Store, tmp_p
     # "tea" says fantasia too, but far from its roomba: that counts for less again.
     assert [h.episode_id for h in result.hits][:3] == ["films", "coffee", "tea"]
     assert result.hits[0].score > result.hits[1].score > result.hits[2].score
+
+
+async def test_a_named_guests_episodes_are_searched_whole(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "What did Sofya say about...": every passage of her episode competes, not only those
+    the index ranks first; and the one saying the question's words in a row comes first."""
+    await add_talks(
+        store,
+        tmp_path,
+        {
+            "pet-sensors": [
+                "The information always came late to us, sadly.",
+                "What did you do then?",
+                "You accept that you will not have all the information when you decide.",
+            ],
+            "noise": [f"Information, information, information {i}." for i in range(40)],
+        },
+        guests=("Sofya Yulpatova",),
+    )
+    monkeypatch.setattr(engine, "POOL", 2)  # fewer candidates than passages saying it
+    result = await search(store, "What did Sofya say about not having all the information?")
+    assert result.hits[0].quote.startswith("You accept that you will not have all the info")
