@@ -399,6 +399,9 @@ class _Scorer:
         self.required_at = [by_id.get(id(g)) for g in self.scored_groups]
         scored_at = {id(g): si for si, g in enumerate(self.scored_groups)}
         self.scored_at = [scored_at[id(g)] for g in self.required]
+        # The episodes the member chose: a filter's few, a named guest's.
+        few = plan.allowed is not None and len(plan.allowed) <= FEW_EPISODES
+        self.chosen = (set(plan.allowed or ()) if few else set()) | named_guest_episodes(plan)
         # The candidates by place (episode, passage number): a passage's neighbours among them.
         self.places: dict[tuple[str, int], Candidate] = {}
         self.meta_groups = self.required or plan.groups
@@ -791,8 +794,12 @@ class _Scorer:
     def _context_ok(self, gi: int, m: _GroupMatch, episode_id: str) -> bool:
         """An everyday word counts for the term when the passage has two of its context
         words, or one and the episode says the term plainly elsewhere; a word as common as
-        "task" needs both two context words and that evidence."""
-        if m.context == 0 or (m.context < 2 and m.amb_common):
+        "task" needs both two context words and that evidence. In the few episodes the
+        member chose (a filter, a named guest), the evidence alone is enough: there "dusk"
+        in an episode that says Dask is the captions mis-hearing it."""
+        if m.context < 2 and m.amb_common:
+            return False
+        if m.context == 0 and episode_id not in self.chosen:
             return False
         if m.context >= 2 and not m.amb_common:
             return True

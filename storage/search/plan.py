@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from jellyfish import metaphone
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA, Levenshtein
+from rapidfuzz.distance import OSA
 
 from storage.db import Store
 from storage.search.glossary import Glossary, GlossaryEntry
@@ -42,6 +42,10 @@ SPLIT_ALTS = 3
 # alike (rapidfuzz ratio) their letters must be.
 SOUND_MAX_DF = 2
 SOUND_MIN_RATIO = 65
+# Filters down to this many episodes: any word those episodes never say is also looked for
+# there by its sound ("parquet" said as "parque" in captions), whatever its count elsewhere.
+SOUND_EPISODES = 3
+SOUND_IN_EPISODE_WEIGHT = 0.7
 MAX_WORD_CHARS = 40
 
 
@@ -415,7 +419,55 @@ async def make_plan(
     for g in plan.groups:
         if g.role == Role.NAME:
             plan.named |= set(g.guest_episodes)
+    if plan.allowed is not None and len(plan.allowed) <= SOUND_EPISODES:
+        await _sounds_in_episodes(store, cache, plan, n)
     return plan
+
+
+async def _sounds_in_episodes(store: Store, cache: SearchCache, plan: Plan, n: int) -> None:
+    """In the few episodes the filters chose, a typed word they never say is also looked for
+    by its sound: captions spell by ear ("parquet" as "parque", "Orin" as "ora"), and with
+    the search held to those episodes a sound-alike can't flood the results."""
+    ranges = [(cache.episodes[e].first_id, cache.episodes[e].last_id) for e in plan.allowed or ()]
+    for g in plan.required:
+        typed = g.alts[0].words if g.alts else ()
+        if len(typed) != 1 or not typed[0].isalpha() or len(typed[0]) < 4 or g.alts[0].quoted:
+            continue
+        # Tokens only, each quoted: nothing typed reaches MATCH as syntax.
+        match = " OR ".join(
+            '"' + " ".join(a.words).replace('"', '""') + '"'
+            for a in g.alts
+            if not a.ambiguous and a.words
+        )
+        said = False
+        for lo, hi in ranges:
+            row = await store.fetchone(
+                "SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? AND rowid BETWEEN ? AND ?"
+                " LIMIT 1",
+                (match, lo, hi),
+            )
+            if row is not None:
+                said = True
+                break
+        if said:
+            continue
+        have = {a.words for a in g.alts}
+        found = [
+            a
+            for a in _sound_alikes(cache, typed[0], unknown=True, min_key=3)
+            if a.words not in have
+        ]
+        if not found:
+            continue
+        stems = await cache.stems(store, [w for a in found for w in a.words])
+        g.alts += [
+            replace(
+                a,
+                stems=tuple(stems.get(w, w) for w in a.words),
+                weight=SOUND_IN_EPISODE_WEIGHT,
+            )
+            for a in found
+        ]
 
 
 def _joinable(cache: SearchCache, x: str, y: str) -> bool:
@@ -656,7 +708,7 @@ def _two_letter(cache: SearchCache, key: str) -> list[str]:
     return [w for w in cache.two_letter_words() if metaphone(w) == key]
 
 
-def _sound_alikes(cache: SearchCache, word: str, *, unknown: bool) -> list[Alt]:
+def _sound_alikes(cache: SearchCache, word: str, *, unknown: bool, min_key: int = 5) -> list[Alt]:
     """Vocabulary words that sound like ``word`` and are spelled much like it: a name the
     captions spell by ear ("Marc" as "mark", "Andreessen" as "andreon", "Kaggle" as "cagle").
 
@@ -668,12 +720,9 @@ def _sound_alikes(cache: SearchCache, word: str, *, unknown: bool) -> list[Alt]:
         return []
     sounds = cache.sound_index()
     keys = [(key, 0)]
-    if unknown and len(key) >= 5:
-        near = process.extract(
-            key, list(sounds), scorer=Levenshtein.distance, score_cutoff=1, limit=20
-        )
+    if unknown and len(key) >= min_key:
         # Like typos past one edit, a sound-alike keeps its first sound.
-        keys += [(k, 1) for k, d, _ in near if d == 1 and k[0] == key[0]]
+        keys += [(k, 1) for k in _keys_one_apart(key, sounds) if k[0] == key[0]]
     found = []
     for k, apart in keys:
         for w in sounds.get(k, ()):
@@ -686,3 +735,23 @@ def _sound_alikes(cache: SearchCache, word: str, *, unknown: bool) -> list[Alt]:
                 found.append((apart, -alike, -cache.words.get(w, 0), w))
     found.sort()
     return [Alt((w,), weight=0.8, via=f"sounds like “{w}”") for *_, w in found[:2]]
+
+
+def _keys_one_apart(key: str, sounds: dict[str, list[str]]) -> list[str]:
+    """The sound keys one edit from ``key`` (a sound left out, added or changed), made and
+    looked up rather than compared with every key: a few hundred look-ups, not ~30,000
+    distances."""
+    out: set[str] = set()
+    for i in range(len(key) + 1):
+        if i < len(key):
+            out.add(key[:i] + key[i + 1 :])
+        for ch in _SOUND_LETTERS:
+            out.add(key[:i] + ch + key[i:])
+            if i < len(key):
+                out.add(key[:i] + ch + key[i + 1 :])
+    out.discard(key)
+    return sorted(k for k in out if k in sounds)
+
+
+# What Metaphone writes: its consonants, "0" for "th", and the vowels it keeps at the start.
+_SOUND_LETTERS = "0ABEFHIJKLMNOPRSTUWXY"

@@ -670,3 +670,34 @@ async def test_a_named_guests_episodes_are_searched_whole(
     monkeypatch.setattr(engine, "POOL", 2)  # fewer candidates than passages saying it
     result = await search(store, "What did Sofya say about not having all the information?")
     assert result.hits[0].quote.startswith("You accept that you will not have all the info")
+
+
+async def test_sound_alikes_within_the_episodes_chosen(store: Store, tmp_path: Path) -> None:
+    """Within an episode the member chose, a word it never says is looked for by its sound
+    ("parquet" said as "parque"), and a glossary mis-hearing ("dusk" for Dask) needs no
+    context word when the episode says the term plainly elsewhere; not so everywhere."""
+    await add_talks(
+        store,
+        tmp_path,
+        {
+            "captions": [
+                "We went from parque through to iceberg tables.",
+                "The quilt is the company behind dusk, you know.",
+                "Right, I see.",
+                "Before that I worked at coiled on dask for years.",
+            ],
+            "edited": [
+                "Parquet files everywhere.",
+                "Parquet is columnar.",
+                "Parquet and iceberg tables.",
+            ],
+        },
+    )
+    sounds = await search(store, "episode:captions parquet iceberg", limit=3)
+    assert sounds.hits[0].quote == "We went from parque through to iceberg tables."
+    assert sounds.hits[0].matched_via == "sounds like “parque”"
+    heard = await search(store, "episode:captions coiled dask company", limit=3)
+    assert any("heard as “dusk”" in (h.matched_via or "") for h in heard.hits)
+    everywhere = await search(store, "coiled dask company", limit=3)
+    assert everywhere.hits
+    assert not any("heard as “dusk”" in (h.matched_via or "") for h in everywhere.hits)
