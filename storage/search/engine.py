@@ -382,7 +382,12 @@ class _TextMatch:
     excluded: bool = False  # says a word the query excludes (-word)
     pairs: float = 0.0  # weight of the query's word pairs said in the same order
     career: bool = False  # tells a career story ("I started...", "my background")
-    run: float = 0.0  # a run of query words said in a row, as a share of RUN_BOOST
+    # A run of query words said in a row, as a share of RUN_BOOST: worked out (from the
+    # words) only for a passage that covers enough of the query to be scored.
+    run: float | None = None
+    words: list[str] = field(default_factory=list)
+    # Required groups (by index) said plainly, with their weights: for the passages beside it.
+    plain: list[tuple[int, float]] | None = None
 
 
 class _Scorer:
@@ -632,16 +637,22 @@ class _Scorer:
             found.pairs = sum(self.pairs[p] for p in seen)
         if self.plan.career:
             found.career = any(occurrences(c) for c in self.plan.career if c)
-        if len(self.seq_stems) >= 3:
-            starts = {
-                p
-                for gi, m in enumerate(matches)
-                if m is not None and self.required_at[gi] is not None
-                for p in m.positions
-            }
-            found.run = self._longest_run(words, starts)
+        found.words = words
         self.text_cache[text] = found
         return found
+
+    def _run(self, tm: _TextMatch) -> float:
+        if tm.run is None:
+            tm.run = 0.0
+            if len(self.seq_stems) >= 3:
+                starts = {
+                    p
+                    for gi, m in enumerate(tm.groups)
+                    if m is not None and self.required_at[gi] is not None
+                    for p in m.positions
+                }
+                tm.run = self._longest_run(tm.words, starts)
+        return tm.run
 
     def _longest_run(self, words: list[str], starts: set[int]) -> float:
         """Query words said in a row, in the query's order, through a required word at
@@ -716,14 +727,19 @@ class _Scorer:
             # A word the passage lacks still counts, for less, when the passage sits under a
             # chapter (or in an episode) titled with it: "pricing" covers a pricing chapter.
             missing, c.loose = [], False
+            beside: dict[int, float] | None = None
             for gi, g in enumerate(self.required):
                 if gi in in_text:
                     continue
+                if beside is None:
+                    ep, places = c.episode_id, self.places
+                    near = (ep, c.idx - 1) in places or (ep, c.idx + 1) in places
+                    beside = self._neighbours_say(c) if near else {}
                 field = max(
                     FIELD_CHAPTER * chapter.get(gi, 0.0),
                     FIELD_TITLE * title.get(gi, 0.0),
                     FIELD_TOPIC * topic.get(gi, 0.0),
-                    FIELD_NEIGHBOUR * self._neighbour_says(c, gi),
+                    FIELD_NEIGHBOUR * beside.get(gi, 0.0),
                 )
                 if self.episode_says is not None and c.episode_id in self.episode_says.get(gi, ()):
                     # It lets the passage count, not rank above those that say it.
@@ -769,7 +785,7 @@ class _Scorer:
         boost += CHAPTER_BOOST * self.fraction(chapter)
         if self.pair_total:
             boost += PAIRS_BOOST * tm.pairs / self.pair_total
-        boost += RUN_BOOST * tm.run
+        boost += RUN_BOOST * (tm.run if tm.run is not None else self._run(tm))
         if self.plan.career:
             boost += 0.2 * tm.career + 0.2 * self._chapter_is_career(c.chapter)
         c.score = (text_score / self.total + boost) * (LOOSE_SCORE if c.loose else 1.0)
@@ -778,18 +794,25 @@ class _Scorer:
             c.score *= 0.6
         return True
 
-    def _neighbour_says(self, c: Candidate, gi: int) -> float:
-        """The weight with which a passage next to ``c`` (among the candidates) says required
-        group ``gi`` plainly, or 0."""
-        si, best = self.scored_at[gi], 0.0
+    def _neighbours_say(self, c: Candidate) -> dict[int, float]:
+        """Required groups (by index) that a passage next to ``c`` (among the candidates)
+        says plainly, with the weight it says them with."""
+        out: dict[int, float] = {}
         for idx in (c.idx - 1, c.idx + 1):
             other = self.places.get((c.episode_id, idx))
             if other is None:
                 continue
-            m = self._match_text(other.text).groups[si]
-            if m is not None and m.tf:
-                best = max(best, min(m.weight / 0.9, 1.0))
-        return best
+            tm = self._match_text(other.text)
+            if tm.plain is None:
+                tm.plain = [
+                    (gi, min(m.weight / 0.9, 1.0))
+                    for gi, m in enumerate(tm.groups[si] for si in self.scored_at)
+                    if m is not None and m.tf
+                ]
+            for gi, w in tm.plain:
+                if w > out.get(gi, 0.0):
+                    out[gi] = w
+        return out
 
     def _context_ok(self, gi: int, m: _GroupMatch, episode_id: str) -> bool:
         """An everyday word counts for the term when the passage has two of its context
