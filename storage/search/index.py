@@ -205,6 +205,16 @@ def _json_list(text: str | None) -> tuple[str, ...]:
     return tuple(str(v) for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
 
+# Raise when a change to how the cache is built changes what it holds: a cache stored by an
+# earlier build (storage/search/snapshot.py) is then rebuilt instead of loaded.
+BUILD = 2
+
+
+def _guest_ids(guests: tuple[str, ...]) -> list[str]:
+    """The guests stored as an id, one lower-case word ("larsalbertsson"), not as a name."""
+    return [g for g in guests if g.isalnum() and g == g.casefold()]
+
+
 def _is_name(speaker: str) -> bool:
     # Some sources put paragraph text where the speaker belongs; those are not names.
     return 0 < len(speaker) <= 40 and len(speaker.split()) <= 4
@@ -342,6 +352,11 @@ def _assemble(facts: _Facts, signature: tuple, stem) -> SearchCache:  # noqa: AN
     for folded, stored in speakers.items():
         for tok in folded.split():
             name_speakers[tok].update(stored)
+    # First names heard in each episode, for guests known only by an id ("hugobowneanderson").
+    first_names: dict[str, set[str]] = defaultdict(set)
+    for ep, speaker in facts.speakers:
+        if _is_name(speaker.strip()):
+            first_names[ep].update(tokens(speaker)[:1])
     title_index: dict[str, set[str]] = defaultdict(set)
     topic_index: dict[str, set[str]] = defaultdict(set)
     episodes: dict[str, EpisodeInfo] = {}
@@ -378,6 +393,12 @@ def _assemble(facts: _Facts, signature: tuple, stem) -> SearchCache:  # noqa: AN
                 topic_index[s].add(ep)
         for tok in guest_tokens:
             name_episodes[tok].add(ep)
+        for gid in _guest_ids(guests):
+            # An episode ingested without the site's profiles: a speaker whose first name
+            # starts the guest's id ("Hugo" speaking, guest "hugobowneanderson") is that guest.
+            for first in first_names.get(ep, ()):
+                if len(first) >= 3 and gid.startswith(first) and len(gid) > len(first):
+                    name_episodes[first].add(ep)
         for tok in {*tokens(ep), *tokens(r["title"]), *guest_tokens}:
             episode_words[tok].add(ep)
     for name in people:

@@ -27,7 +27,7 @@ from dataclasses import fields
 
 from storage.db import SIGNATURE_SQL, Store, failure_kind
 from storage.models import EpisodeTiming
-from storage.search.index import EpisodeInfo, SearchCache
+from storage.search.index import BUILD, EpisodeInfo, SearchCache
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,10 @@ log = logging.getLogger(__name__)
 _SKIPPED = {"signature", "_sounds", "_two", "_title_stems"}
 _CACHE_FIELDS = tuple(f.name for f in fields(SearchCache) if f.name not in _SKIPPED)
 _EPISODE_FIELDS = tuple(f.name for f in fields(EpisodeInfo))
-# Changes whenever either dataclass gains, loses or reorders a field, or the machine differs.
-FORMAT = "1|{}|{}|{}|d{}I{}".format(
+# Changes whenever either dataclass gains, loses or reorders a field, the way a cache is built
+# changes (BUILD), or the machine differs.
+FORMAT = "{}|{}|{}|{}|d{}I{}".format(
+    BUILD,
     ",".join(_CACHE_FIELDS),
     ",".join(_EPISODE_FIELDS),
     sys.byteorder,

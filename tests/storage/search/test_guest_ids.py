@@ -10,9 +10,11 @@ from storage.search import search
 from tests.conftest import PODCAST, need_corpus
 
 DATAOPS = "dataops-principles-and-scalable-data-platforms"
+DEVREL = "devrel-open-source-machine-learning"
 OTHERS = (
-    "devrel-open-source-machine-learning",
+    DEVREL,
     "data-mesh-architecture-decentralized-data-products",
+    "technical-writing-for-data-scientists",  # Alexey and Eugene talk about writing throughout
 )
 
 
@@ -45,3 +47,11 @@ async def test_the_name_alone_lists_the_guests_own_words(no_profiles: Store) -> 
     result = await search(no_profiles, "Lars Albertsson", limit=3)
     assert result.hits and {h.episode_id for h in result.hits} == {DATAOPS}
     assert result.hits[0].speaker == "Lars"
+
+
+async def test_a_first_name_finds_the_guest_whose_id_it_starts(no_profiles: Store) -> None:
+    # "hugobowneanderson" is Hugo's id; the transcript's speaker "Hugo" ties the two together,
+    # so his episode is searched as the named guest's, ahead of a whole episode about writing.
+    result = await search(no_profiles, "What did Hugo say about writing?", limit=3)
+    assert (result.hits[0].episode_id, result.hits[0].speaker) == (DEVREL, "Hugo")
+    assert "writ" in result.hits[0].quote.lower()
