@@ -1121,7 +1121,7 @@ def _hit(
         word_times=word_times,
         line_starts=line_starts,
     )
-    via = "; ".join(dict.fromkeys(c.via)) or None
+    via = _via_text(c.via)
     return Hit(
         episode_id=c.episode_id,
         episode_title=info.title,
@@ -1135,6 +1135,16 @@ def _hit(
         passage_id=c.id,
         matched_via=via,
     )
+
+
+def _via_text(vias: list[str]) -> str | None:
+    """How a hit's words were matched, one phrase per kind: 'as “recommendation”, “systems”;
+    heard as “dusk”', not 'as “recommendation”; as “systems”; heard as “dusk”'."""
+    by_kind: dict[str, list[str]] = {}
+    for via in dict.fromkeys(vias):
+        kind, quote, rest = via.partition("“")
+        by_kind.setdefault(kind, []).append(quote + rest)
+    return "; ".join(kind + ", ".join(said) for kind, said in by_kind.items()) or None
 
 
 async def _listing(

@@ -256,6 +256,9 @@ async def test_typos_are_corrected_from_the_vocabulary(corpus_store: Store) -> N
     assert result.hits and all("tensorflow" in h.quote.lower() for h in result.hits)
     assert result.suggestion == "tensorflow"
     assert result.hits[0].matched_via == "as “tensorflow”"
+    # Two corrections read as one phrase, not "as “tensorflow”; as “keras”".
+    both = await search(corpus_store, "tenserflow kerass", limit=3)
+    assert both.hits[0].matched_via == "as “tensorflow”, “keras”"
 
 
 async def test_two_typos_in_a_long_word(corpus_store: Store) -> None:
@@ -697,7 +700,9 @@ async def test_sound_alikes_within_the_episodes_chosen(store: Store, tmp_path: P
     assert sounds.hits[0].quote == "We went from parque through to iceberg tables."
     assert sounds.hits[0].matched_via == "sounds like “parque”"
     heard = await search(store, "episode:captions coiled dask company", limit=3)
-    assert any("heard as “dusk”" in (h.matched_via or "") for h in heard.hits)
+    assert any(
+        "heard as" in (h.matched_via or "") and "“dusk”" in h.matched_via for h in heard.hits
+    )
     everywhere = await search(store, "coiled dask company", limit=3)
     assert everywhere.hits
-    assert not any("heard as “dusk”" in (h.matched_via or "") for h in everywhere.hits)
+    assert not any("“dusk”" in (h.matched_via or "") for h in everywhere.hits)
