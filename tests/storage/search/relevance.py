@@ -130,15 +130,15 @@ def by_kind(outcomes: list[Outcome]) -> dict[str, Metrics]:
 
 
 def table(outcomes: list[Outcome]) -> str:
-    rows = ["kind        queries  recall@1  recall@3  recall@10   MRR"]
+    rows = ["kind             queries  recall@1  recall@3  recall@10   MRR"]
     for kind, m in by_kind(outcomes).items():
         rows.append(
-            f"{kind:<11} {m.n:>7}  {m.r1:>8.2f}  {m.r3:>8.2f}  {m.r10:>9.2f}  {m.mrr:>5.2f}"
+            f"{kind:<16} {m.n:>7}  {m.r1:>8.2f}  {m.r3:>8.2f}  {m.r10:>9.2f}  {m.mrr:>5.2f}"
         )
     nothing = [o for o in outcomes if o.case.kind == "nothing"]
     if nothing:
         empty = sum(1 for o in nothing if o.passed_nothing)
-        rows.append(f"nothing     {len(nothing):>7}  empty: {empty}/{len(nothing)}")
+        rows.append(f"nothing          {len(nothing):>7}  empty: {empty}/{len(nothing)}")
     return "\n".join(rows)
 
 
