@@ -31,9 +31,16 @@ from storage.db import Store
 from storage.models import EpisodeTiming, Hit, SearchResult
 from storage.search.current import search_cache
 from storage.search.glossary import Glossary, active_glossary
-from storage.search.index import SearchCache
+from storage.search.index import SearchCache, passages_say
 from storage.search.plan import COMMON_SHARE, Alt, Group, Plan, Role, make_plan
-from storage.search.query import STOP_WORDS, parse_query, token_spans, tokens, with_filters
+from storage.search.query import (
+    STOP_WORDS,
+    fts_phrase,
+    parse_query,
+    token_spans,
+    tokens,
+    with_filters,
+)
 from storage.search.quotes import make_quote, tidy
 from storage.search.smalltalk import smalltalk_weight
 from storage.timing import passage_line_starts, passage_word_times
@@ -113,11 +120,6 @@ class Candidate:
 _COLUMNS = "p.id, p.episode_id, p.idx, p.start, p.end, p.speaker, p.chapter, p.text"
 
 
-def _fts_phrase(text: str) -> str:
-    """``text`` as one FTS5 string: the MATCH syntax for a phrase (its double quotes doubled)."""
-    return '"' + text.replace('"', '""') + '"'
-
-
 def _alt_expr(alt: Alt) -> str:
     # Tokens only (letters and digits), each phrase double-quoted: user text never reaches
     # MATCH as syntax. Stop words at the edges of a phrase the member did not quote are left
@@ -128,12 +130,12 @@ def _alt_expr(alt: Alt) -> str:
     # only the passages saying the phrase, not every passage that says "argo".
     words = list(alt.words)
     if alt.quoted or all(w in STOP_WORDS for w in words):
-        return _fts_phrase(" ".join(words))  # "to be or not to be": only the phrase says it
+        return fts_phrase(" ".join(words))  # "to be or not to be": only the phrase says it
     while len(words) > 1 and words[0] in STOP_WORDS:
         words.pop(0)
     while len(words) > 1 and words[-1] in STOP_WORDS:
         words.pop()
-    return _fts_phrase(" ".join(words))
+    return fts_phrase(" ".join(words))
 
 
 def group_expr(group: Group) -> str | None:
@@ -142,7 +144,7 @@ def group_expr(group: Group) -> str | None:
     parts = [_alt_expr(a) for a in group.alts if not a.ambiguous]
     ambiguous = [a for a in group.alts if a.ambiguous]
     if ambiguous and group.context_words:
-        ctx = " OR ".join(dict.fromkeys(_fts_phrase(" ".join(c)) for c in group.context_words))
+        ctx = " OR ".join(dict.fromkeys(fts_phrase(" ".join(c)) for c in group.context_words))
         amb = " OR ".join(_alt_expr(a) for a in ambiguous)
         parts.append(f"(({amb}) AND ({ctx}))")
     if not parts:
@@ -291,12 +293,7 @@ async def _episodes_saying(
         if len(ask) <= 8:
             for ep in ask:
                 info = cache.episodes[ep]
-                row = await store.fetchone(
-                    "SELECT 1 FROM passages_fts WHERE passages_fts MATCH ?"
-                    " AND rowid BETWEEN ? AND ? LIMIT 1",
-                    (match, info.first_id, info.last_id),
-                )
-                if row is not None:
+                if await passages_say(store, match, [(info.first_id, info.last_id)]):
                     out.add(ep)
         else:
             rows = await store.fetchall(
@@ -785,7 +782,7 @@ class _Scorer:
         boost += CHAPTER_BOOST * self.fraction(chapter)
         if self.pair_total:
             boost += PAIRS_BOOST * tm.pairs / self.pair_total
-        boost += RUN_BOOST * (tm.run if tm.run is not None else self._run(tm))
+        boost += RUN_BOOST * self._run(tm)
         if self.plan.career:
             boost += 0.2 * tm.career + 0.2 * self._chapter_is_career(c.chapter)
         c.score = (text_score / self.total + boost) * (LOOSE_SCORE if c.loose else 1.0)

@@ -197,6 +197,19 @@ class SearchCache:
         return out
 
 
+async def passages_say(store: Store, match: str, spans: list[tuple[int, int]]) -> bool:
+    """Whether any passage with an id in one of ``spans`` (each an episode's first and last
+    passage id) matches ``match``, an FTS5 expression built from tokens only."""
+    if not spans:
+        return False
+    within = " OR ".join(["rowid BETWEEN ? AND ?"] * len(spans))
+    row = await store.fetchone(
+        f"SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? AND ({within}) LIMIT 1",  # noqa: S608 - placeholders only
+        (match, *(i for span in spans for i in span)),
+    )
+    return row is not None
+
+
 def _json_list(text: str | None) -> tuple[str, ...]:
     try:
         value = json.loads(text or "[]")
@@ -287,10 +300,14 @@ def _assemble(facts: _Facts, signature: tuple, stem) -> SearchCache:  # noqa: AN
     # Speakers and their episodes, from the small table triggers keep (0006_search_speakers).
     speakers: dict[str, set[str]] = defaultdict(set)
     speaker_episodes: dict[str, set[str]] = defaultdict(set)
+    # First names heard in each episode, for guests known only by an id ("hugobowneanderson").
+    first_names: dict[str, set[str]] = defaultdict(set)
     for ep, speaker in facts.speakers:
         if _is_name(speaker.strip()):
-            speakers[" ".join(tokens(speaker))].add(speaker)
+            folded = tokens(speaker)
+            speakers[" ".join(folded)].add(speaker)
             speaker_episodes[speaker].add(ep)
+            first_names[ep].update(folded[:1])
     cache.speakers = dict(speakers)
     cache.speaker_episodes = dict(speaker_episodes)
 
@@ -352,11 +369,6 @@ def _assemble(facts: _Facts, signature: tuple, stem) -> SearchCache:  # noqa: AN
     for folded, stored in speakers.items():
         for tok in folded.split():
             name_speakers[tok].update(stored)
-    # First names heard in each episode, for guests known only by an id ("hugobowneanderson").
-    first_names: dict[str, set[str]] = defaultdict(set)
-    for ep, speaker in facts.speakers:
-        if _is_name(speaker.strip()):
-            first_names[ep].update(tokens(speaker)[:1])
     title_index: dict[str, set[str]] = defaultdict(set)
     topic_index: dict[str, set[str]] = defaultdict(set)
     episodes: dict[str, EpisodeInfo] = {}

@@ -19,7 +19,7 @@ from rapidfuzz.distance import OSA
 
 from storage.db import Store
 from storage.search.glossary import Glossary, GlossaryEntry
-from storage.search.index import SearchCache
+from storage.search.index import SearchCache, passages_say
 from storage.search.query import (
     EPISODE_WORDS,
     STOP_WORDS,
@@ -27,6 +27,7 @@ from storage.search.query import (
     Filters,
     ParsedQuery,
     Term,
+    fts_phrase,
     tokens,
 )
 
@@ -420,36 +421,24 @@ async def make_plan(
         if g.role == Role.NAME:
             plan.named |= set(g.guest_episodes)
     if plan.allowed is not None and len(plan.allowed) <= SOUND_EPISODES:
-        await _sounds_in_episodes(store, cache, plan, n)
+        await _sounds_in_episodes(store, cache, plan)
     return plan
 
 
-async def _sounds_in_episodes(store: Store, cache: SearchCache, plan: Plan, n: int) -> None:
+async def _sounds_in_episodes(store: Store, cache: SearchCache, plan: Plan) -> None:
     """In the few episodes the filters chose, a typed word they never say is also looked for
     by its sound: captions spell by ear ("parquet" as "parque", "Orin" as "ora"), and with
     the search held to those episodes a sound-alike can't flood the results."""
-    ranges = [(cache.episodes[e].first_id, cache.episodes[e].last_id) for e in plan.allowed or ()]
+    spans = [(cache.episodes[e].first_id, cache.episodes[e].last_id) for e in plan.allowed or ()]
     for g in plan.required:
         typed = g.alts[0].words if g.alts else ()
         if len(typed) != 1 or not typed[0].isalpha() or len(typed[0]) < 4 or g.alts[0].quoted:
             continue
         # Tokens only, each quoted: nothing typed reaches MATCH as syntax.
         match = " OR ".join(
-            '"' + " ".join(a.words).replace('"', '""') + '"'
-            for a in g.alts
-            if not a.ambiguous and a.words
+            fts_phrase(" ".join(a.words)) for a in g.alts if not a.ambiguous and a.words
         )
-        said = False
-        for lo, hi in ranges:
-            row = await store.fetchone(
-                "SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? AND rowid BETWEEN ? AND ?"
-                " LIMIT 1",
-                (match, lo, hi),
-            )
-            if row is not None:
-                said = True
-                break
-        if said:
+        if await passages_say(store, match, spans):
             continue
         have = {a.words for a in g.alts}
         found = [

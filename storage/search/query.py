@@ -80,6 +80,11 @@ def fold_as_index(word: str) -> str:
     )
 
 
+def fts_phrase(text: str) -> str:
+    """``text`` as one FTS5 string: the MATCH syntax for a phrase (its double quotes doubled)."""
+    return '"' + text.replace('"', '""') + '"'
+
+
 def tokens(text: str) -> list[str]:
     """The index tokens of ``text``.
 
